@@ -1,0 +1,232 @@
+/* PBFT (Castro and Liskov, OSDI'99 / TOCS 2002) as a pure state machine.
+ *
+ *     int pbft_step(struct pbft *p, const struct pbft_event *ev, struct pbft_update *out);
+ *
+ * The core never reads a clock, a socket, a file or a random source: time
+ * arrives in every event, randomness comes from a PRNG seeded in the config,
+ * signatures go through the injected crypto table, and the application is
+ * reached only through the app table (execute, digest, snapshot, restore).
+ * All memory is allocated by pbft_init; pbft_step never allocates.
+ *
+ * The driver applies an update strictly in this order:
+ *   1. append update.records to durable storage and fsync them;
+ *   2. send update.sends;
+ *   3. hand update.committed to observers (the app has already executed them
+ *      through the app table, in sequence order, inside the step);
+ *   4. arm the timer at update.timer_deadline_ms (0: no timer).
+ * Everything an update points to is owned by the replica and valid until the
+ * next call on it.
+ *
+ * After a crash: pbft_init, then pbft_restore with every persisted record in
+ * the order written, then pbft_step(START). */
+#ifndef SYNOD_PBFT_H
+#define SYNOD_PBFT_H
+
+#include "common/err.h"
+#include "coordinator/pbft/limits.h"
+#include "coordinator/pbft/msg.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Signing and verification. The production table wraps common/sign.h with the
+ * tag SYNOD_TAG_PBFT and the cluster id; the simulator may use a cheap fake.
+ * msg is always the PBFT_CORE_SIGNED_BYTES of a core. */
+struct pbft_crypto {
+	void *ctx;
+	int (*sign)(void *ctx, uint8_t sig[PBFT_SIG_BYTES], const uint8_t *msg, size_t len);
+	/* 0 when valid. pk is the claimed signer's public key. */
+	int (*verify)(void *ctx, const uint8_t sig[PBFT_SIG_BYTES], const uint8_t *msg,
+		      size_t len, const uint8_t pk[32]);
+};
+
+/* The replicated application. Deterministic: every replica that executes the
+ * same batches in the same order produces the same snapshot bytes. The
+ * checkpoint digest is SHA-256 of the snapshot taken after executing the
+ * checkpoint's sequence number, so a snapshot fetched from any peer is checked
+ * against the 2f+1-signed digest before it is installed. */
+struct pbft_app {
+	void *ctx;
+	/* Executes the committed batch at seq (seq = previous + 1, always). */
+	void (*execute)(void *ctx, uint64_t seq, const uint8_t *batch, size_t batch_len);
+	/* Optional (NULL: accept all). A backup calls it on a PRE-PREPARE's batch
+	 * in the normal case before it sends PREPARE; non-zero refuses the batch
+	 * (e.g. a TICK entry too far from the backup's clock, now_ms). A refused
+	 * batch is not prepared, so a primary that insists is replaced. Batches
+	 * re-proposed by a NEW-VIEW are not checked again: they were prepared. */
+	int (*validate)(void *ctx, const uint8_t *batch, size_t batch_len, uint64_t now_ms);
+	/* Writes a canonical snapshot of the current state; *len gets its size.
+	 * SYNOD_ELIMIT if cap is too small. */
+	int (*snapshot)(void *ctx, uint8_t *buf, size_t cap, size_t *len);
+	/* Replaces the state with a snapshot taken at seq. 0 or an error for a
+	 * malformed snapshot (the state is then unchanged). */
+	int (*restore)(void *ctx, uint64_t seq, const uint8_t *snap, size_t len);
+};
+
+/* Deliberate protocol bugs, for showing that the simulator catches them.
+ * Never set outside tests. */
+enum pbft_mutation {
+	PBFT_MUTATE_NONE = 0,
+	PBFT_MUTATE_PREPARE_QUORUM_2F = 1u << 0, /* prepared with 2f-1 prepares (2f with pp) */
+	PBFT_MUTATE_COMMIT_QUORUM_2F = 1u << 1,  /* committed with 2f commits */
+	PBFT_MUTATE_SEND_BEFORE_PERSIST = 1u << 2,
+	PBFT_MUTATE_NEW_VIEW_NO_PROOF = 1u << 3, /* accept NEW-VIEW without checking V/O */
+	PBFT_MUTATE_VIEW_CHANGE_DROP_P = 1u << 4, /* VIEW-CHANGE omits prepared certs */
+};
+
+struct pbft_config {
+	uint8_t cluster_id[32];
+	uint32_t replicas; /* n, 3f+1, 4..PBFT_REPLICAS_MAX */
+	uint32_t self;     /* this replica's index, < n */
+	uint8_t pubkeys[PBFT_REPLICAS_MAX][32];
+	uint32_t checkpoint_interval; /* K */
+	uint32_t window;              /* L: a multiple of K, <= PBFT_WINDOW_MAX */
+	uint32_t batch_entries_max;
+	uint32_t batch_bytes_max;
+	uint32_t entry_bytes_max;
+	uint32_t pending_entries_max;
+	uint32_t snapshot_bytes_max;
+	uint64_t batch_delay_ms;   /* the primary proposes a partial batch after this */
+	uint64_t timeout_ms_min;   /* view-change timeout bounds; adaptive in between */
+	uint64_t timeout_ms_max;
+	uint64_t seed;             /* seeds the PRNG (jitter, peer choice) */
+	uint32_t mutations;        /* enum pbft_mutation bits; 0 in production */
+	struct pbft_crypto crypto;
+	struct pbft_app app;
+};
+
+/* Fills defaults for everything but cluster_id, replicas, self, pubkeys,
+ * crypto and app. */
+void pbft_config_defaults(struct pbft_config *c);
+
+enum pbft_event_type {
+	PBFT_EV_START = 1,   /* once, after init (and restore) */
+	PBFT_EV_RECEIVE = 2, /* bytes from a peer (the transport's idea of who) */
+	PBFT_EV_TIMEOUT = 3, /* the timer armed by the last update fired */
+	PBFT_EV_SUBMIT = 4,  /* an entry from a local client (voter, API) */
+	PBFT_EV_TICK = 5,    /* time passed; lets the primary cut a partial batch */
+};
+
+struct pbft_event {
+	enum pbft_event_type type;
+	uint64_t now_ms; /* the driver's monotonic clock */
+	union {
+		struct {
+			uint32_t from; /* transport-level peer, a hint only */
+			const uint8_t *bytes; /* borrowed for the call */
+			size_t len;
+		} receive;
+		struct {
+			const uint8_t *entry; /* borrowed for the call */
+			size_t len;
+		} submit;
+	};
+};
+
+#define PBFT_TO_ALL UINT32_MAX
+
+struct pbft_send {
+	uint32_t to; /* replica index, or PBFT_TO_ALL (every other replica) */
+	const uint8_t *bytes;
+	size_t len;
+};
+
+enum pbft_record_type {
+	PBFT_REC_VIEW = 1,       /* view u64 | in_view_change u8 */
+	PBFT_REC_MSG = 2,        /* a message this replica signed or accepted (encoded) */
+	PBFT_REC_PREPARED = 3,   /* seq u64 | prepared certificate (as in VIEW_CHANGE) */
+	PBFT_REC_COMMITTED = 4,  /* committed_batch (as in STATE) */
+	PBFT_REC_CHECKPOINT = 5, /* seq u64 | ncp u32 | cores | blob(snapshot) */
+};
+
+struct pbft_record {
+	enum pbft_record_type type;
+	const uint8_t *bytes;
+	size_t len;
+	/* A stable checkpoint: every record written before this one may be
+	 * discarded once this one is durable. */
+	bool truncate_before;
+};
+
+struct pbft_committed {
+	uint64_t seq;
+	uint64_t view;
+	uint8_t digest[PBFT_DIGEST_BYTES];
+	const uint8_t *batch;
+	size_t batch_len;
+	/* The commit certificate: cert_count encoded COMMIT cores (2f+1 from
+	 * distinct replicas, same view, seq and digest), verifiable with
+	 * pbft_cert_verify by anyone holding the replicas' public keys. */
+	const uint8_t *cert;
+	uint32_t cert_count;
+};
+
+struct pbft_update {
+	struct pbft_record records[PBFT_RECORDS_MAX];
+	uint32_t record_count;
+	struct pbft_send sends[PBFT_SENDS_MAX];
+	uint32_t send_count;
+	struct pbft_committed committed[PBFT_COMMITTED_MAX];
+	uint32_t committed_count;
+	uint64_t timer_deadline_ms; /* 0: no timer */
+	/* Set only by PBFT_MUTATE_SEND_BEFORE_PERSIST: the driver sends first. */
+	bool send_before_persist;
+};
+
+/* Counters and state a driver, a dashboard or the simulator may read. */
+struct pbft_status {
+	uint64_t view;
+	bool in_view_change;
+	uint32_t primary;
+	uint64_t low_watermark;  /* h: the last stable checkpoint */
+	uint64_t last_executed;
+	uint64_t pending_entries;
+	uint64_t view_changes;     /* views entered after 0 */
+	uint64_t state_transfers;  /* snapshots installed */
+	uint64_t batches_committed;
+	uint64_t msgs_rejected;    /* bad signature, wrong view, malformed, ... */
+	uint64_t timeout_ms;       /* the current view-change timeout */
+};
+
+struct pbft; /* opaque */
+
+/* Allocates and initialises a replica from cfg (copied). On failure errmsg
+ * names the bad field. */
+SYNOD_WUR int pbft_init(struct pbft **out, const struct pbft_config *cfg, char *errmsg,
+			size_t errmsg_len);
+void pbft_close(struct pbft *p);
+
+/* Replays one persisted record (in write order) before START. */
+SYNOD_WUR int pbft_restore(struct pbft *p, enum pbft_record_type type, const uint8_t *bytes,
+			   size_t len);
+
+/* Processes one event. out is overwritten. Returns 0, or an error code for
+ * input that was rejected (it was counted and the update is still valid and
+ * must be applied: a rejected message can come with nothing else to do, but
+ * the driver must not assume so). */
+int pbft_step(struct pbft *p, const struct pbft_event *ev, struct pbft_update *out);
+
+void pbft_status_get(const struct pbft *p, struct pbft_status *st);
+
+/* Verifies a commit certificate: count distinct senders with a valid COMMIT
+ * for (seq, digest) in one view, each signed by its replica's key; 0 when at
+ * least 2f+1 = quorum, SYNOD_ECERT otherwise (errmsg says why). Pure; used by
+ * replicas, voters and `synod verify`. */
+SYNOD_WUR int pbft_cert_verify(const struct pbft_crypto *crypto, uint32_t replicas,
+			       const uint8_t (*pubkeys)[32], uint64_t seq,
+			       const uint8_t digest[PBFT_DIGEST_BYTES], const uint8_t *cert,
+			       uint32_t cert_count, char *errmsg, size_t errmsg_len);
+
+
+/* n = 3f+1: f and the quorum 2f+1. */
+static inline uint32_t pbft_faults(uint32_t n)
+{
+	return (n - 1) / 3;
+}
+static inline uint32_t pbft_quorum(uint32_t n)
+{
+	return 2 * pbft_faults(n) + 1;
+}
+
+#endif

@@ -1,0 +1,290 @@
+/* Entries waiting to be ordered: submission, forwarding, and the primary's
+ * batching (section 4.2: the primary assigns sequence numbers). */
+#include "coordinator/pbft/internal.h"
+
+#include "common/hash.h"
+#include "common/log.h"
+
+#include <string.h>
+
+SYNOD_COUNTER(pbft_pending_full_total, "synod_pbft_pending_full_total",
+	      "entries refused because the pending queue was full");
+
+static uint32_t pending_cap(const struct pbft *p)
+{
+	return p->cfg.pending_entries_max;
+}
+
+static struct pbft_pending *pending_find(struct pbft *p, const uint8_t digest[32])
+{
+	for (uint32_t i = 0; i < pending_cap(p); i++) {
+		struct pbft_pending *e = &p->pending[i];
+		if (e->live && memcmp(e->digest, digest, PBFT_DIGEST_BYTES) == 0) {
+			return e;
+		}
+	}
+	return NULL;
+}
+
+static bool recent_has(const struct pbft *p, const uint8_t digest[32])
+{
+	for (uint32_t i = 0; i < p->recent_count; i++) {
+		if (memcmp(p->recent[i], digest, PBFT_DIGEST_BYTES) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void recent_add(struct pbft *p, const uint8_t digest[32])
+{
+	memcpy(p->recent[p->recent_next], digest, PBFT_DIGEST_BYTES);
+	p->recent_next = (p->recent_next + 1) % PBFT_RECENT_DIGESTS;
+	if (p->recent_count < PBFT_RECENT_DIGESTS) {
+		p->recent_count++;
+	}
+}
+
+/* Adds an entry unless it is pending or recently executed. 0, or
+ * SYNOD_EFULL / SYNOD_ELIMIT. *added says whether it is new. */
+static int pending_add(struct pbft *p, const uint8_t *entry, size_t len, bool *added)
+{
+	uint8_t digest[PBFT_DIGEST_BYTES];
+	*added = false;
+	if (len == 0 || len > p->cfg.entry_bytes_max) {
+		return SYNOD_ELIMIT;
+	}
+	synod_sha256(digest, entry, len);
+	if (pending_find(p, digest) != NULL || recent_has(p, digest)) {
+		return 0;
+	}
+	for (uint32_t i = 0; i < pending_cap(p); i++) {
+		struct pbft_pending *e = &p->pending[i];
+		if (!e->live) {
+			e->live = true;
+			e->in_flight = false;
+			e->forwarded_view = UINT64_MAX;
+			e->arrived_ms = p->now_ms;
+			memcpy(e->digest, digest, PBFT_DIGEST_BYTES);
+			memcpy(e->bytes, entry, len);
+			e->len = (uint32_t)len;
+			p->pending_count++;
+			*added = true;
+			return 0;
+		}
+	}
+	synod_counter_inc(&pbft_pending_full_total);
+	synod_log(SYNOD_LOG_WARN, "pbft", "replica %u: pending queue full (%u entries)",
+		  p->cfg.self, pending_cap(p));
+	return SYNOD_EFULL;
+}
+
+bool pbft_pending_waiting(const struct pbft *p)
+{
+	return p->pending_count > 0;
+}
+
+/* Sends every pending entry not yet forwarded in this view to all replicas,
+ * so that every backup times out on a primary that censors it, and an entry
+ * survives the crash of the replica that received it (the primary too).
+ * Bounded per call; the rest goes on the next call. */
+void pbft_pending_forward(struct pbft *p)
+{
+	if (p->in_view_change) {
+		return;
+	}
+	uint32_t budget = PBFT_SENDS_MAX / 2;
+	for (uint32_t i = 0; i < pending_cap(p) && budget > 0; i++) {
+		struct pbft_pending *e = &p->pending[i];
+		if (!e->live || e->in_flight || e->forwarded_view == p->view) {
+			continue;
+		}
+		struct pbft_core c = {.type = PBFT_MSG_REQUEST, .view = p->view, .seq = 0};
+		memcpy(c.digest, e->digest, PBFT_DIGEST_BYTES);
+		pbft_core_sign(p, &c);
+		pbft_out_send(p, PBFT_TO_ALL, &c, e->bytes, e->len);
+		e->forwarded_view = p->view;
+		budget--;
+	}
+}
+
+void pbft_pending_reforward(struct pbft *p)
+{
+	for (uint32_t i = 0; i < pending_cap(p); i++) {
+		p->pending[i].forwarded_view = UINT64_MAX;
+	}
+	pbft_pending_forward(p);
+}
+
+int pbft_on_submit(struct pbft *p, const uint8_t *entry, size_t len)
+{
+	bool added;
+	int rc = pending_add(p, entry, len, &added);
+	if (rc != 0 || !added) {
+		return rc;
+	}
+	pbft_pending_forward(p);
+	return 0;
+}
+
+int pbft_on_request(struct pbft *p, const struct pbft_msg *m)
+{
+	bool added;
+	int rc = pending_add(p, m->payload, m->payload_len, &added);
+	if (rc != 0) {
+		pbft_reject(p, "request refused", m->core.sender);
+		return rc;
+	}
+	if (added) {
+		/* The forwarder already told everyone. */
+		struct pbft_pending *e = pending_find(p, m->core.digest);
+		if (e != NULL) {
+			e->forwarded_view = p->view;
+		}
+	}
+	return 0;
+}
+
+/* Applies fn to the pending entry of every entry in a batch. */
+static void pending_for_batch(struct pbft *p, const uint8_t *batch, size_t len,
+			      void (*fn)(struct pbft *, struct pbft_pending *, const uint8_t *))
+{
+	struct pbft_batch_iter it;
+	if (pbft_batch_iter_init(&it, batch, len, &p->lim) != 0) {
+		return;
+	}
+	const uint8_t *entry;
+	uint32_t entry_len;
+	while (pbft_batch_iter_next(&it, &entry, &entry_len) == 1) {
+		uint8_t digest[PBFT_DIGEST_BYTES];
+		synod_sha256(digest, entry, entry_len);
+		fn(p, pending_find(p, digest), digest);
+	}
+}
+
+static void pending_executed_one(struct pbft *p, struct pbft_pending *e, const uint8_t *digest)
+{
+	if (e != NULL) {
+		e->live = false;
+		p->pending_count--;
+	}
+	recent_add(p, digest);
+}
+
+static void pending_in_flight_one(struct pbft *p, struct pbft_pending *e, const uint8_t *digest)
+{
+	(void)p;
+	(void)digest;
+	if (e != NULL) {
+		e->in_flight = true;
+	}
+}
+
+void pbft_pending_executed(struct pbft *p, const uint8_t *batch, size_t len)
+{
+	pending_for_batch(p, batch, len, pending_executed_one);
+}
+
+void pbft_pending_mark_in_flight(struct pbft *p, const uint8_t *batch, size_t len)
+{
+	pending_for_batch(p, batch, len, pending_in_flight_one);
+}
+
+void pbft_pending_clear_in_flight(struct pbft *p)
+{
+	for (uint32_t i = 0; i < pending_cap(p); i++) {
+		p->pending[i].in_flight = false;
+	}
+}
+
+/* --- the primary's batching --------------------------------------------------- */
+
+static bool propose_in_flight(const struct pbft *p)
+{
+	return p->next_seq > p->last_exec + 1;
+}
+
+/* The oldest proposable entry's arrival time, or UINT64_MAX if none. */
+static uint64_t propose_oldest(const struct pbft *p, uint32_t *count)
+{
+	uint64_t oldest = UINT64_MAX;
+	*count = 0;
+	for (uint32_t i = 0; i < pending_cap(p); i++) {
+		const struct pbft_pending *e = &p->pending[i];
+		if (e->live && !e->in_flight) {
+			(*count)++;
+			if (e->arrived_ms < oldest) {
+				oldest = e->arrived_ms;
+			}
+		}
+	}
+	return oldest;
+}
+
+/* Builds one batch from the oldest proposable entries into buf. */
+static size_t propose_build(struct pbft *p, uint8_t *buf)
+{
+	struct pbft_batch_writer w;
+	pbft_batch_writer_init(&w, buf, p->cfg.batch_bytes_max);
+	for (uint32_t taken = 0; taken < p->cfg.batch_entries_max;) {
+		struct pbft_pending *best = NULL;
+		for (uint32_t i = 0; i < pending_cap(p); i++) {
+			struct pbft_pending *e = &p->pending[i];
+			if (e->live && !e->in_flight &&
+			    (best == NULL || e->arrived_ms < best->arrived_ms)) {
+				best = e;
+			}
+		}
+		if (best == NULL || pbft_batch_writer_add(&w, best->bytes, best->len) != 0) {
+			break;
+		}
+		best->in_flight = true;
+		taken++;
+	}
+	return pbft_batch_writer_finish(&w);
+}
+
+static void propose_one(struct pbft *p)
+{
+	uint8_t *batch = pbft_arena_alloc(p, p->cfg.batch_bytes_max);
+	size_t len = propose_build(p, batch);
+	struct pbft_core pp = {.type = PBFT_MSG_PRE_PREPARE, .view = p->view, .seq = p->next_seq};
+	pbft_batch_digest(pp.digest, batch, len);
+	pbft_core_sign(p, &pp);
+	p->next_seq++;
+	pbft_pp_install(p, &pp, batch, (uint32_t)len, true);
+	pbft_out_send(p, PBFT_TO_ALL, &pp, batch, len);
+}
+
+/* Section 4.2: the primary assigns the next sequence numbers, within the
+ * window, to batches of pending entries. A partial batch waits up to
+ * batch_delay_ms while earlier batches are still in flight. */
+void pbft_propose(struct pbft *p)
+{
+	if (!pbft_is_primary(p) || p->in_view_change) {
+		p->batch_deadline_ms = 0;
+		return;
+	}
+	if (p->next_seq <= p->last_exec) {
+		p->next_seq = p->last_exec + 1;
+	}
+	for (uint32_t round = 0; round < p->cfg.window; round++) {
+		if (p->next_seq > p->h + p->cfg.window || p->out->send_count + 1 >= PBFT_SENDS_MAX) {
+			return;
+		}
+		uint32_t count;
+		uint64_t oldest = propose_oldest(p, &count);
+		if (count == 0) {
+			p->batch_deadline_ms = 0;
+			return;
+		}
+		bool full = count >= p->cfg.batch_entries_max;
+		bool due = p->now_ms >= oldest + p->cfg.batch_delay_ms;
+		if (!full && !due && propose_in_flight(p)) {
+			p->batch_deadline_ms = oldest + p->cfg.batch_delay_ms;
+			return;
+		}
+		p->batch_deadline_ms = 0;
+		propose_one(p);
+	}
+}

@@ -1,0 +1,460 @@
+/* Unit tests of the PBFT core with a minimal lock-step harness: a FIFO
+ * network, no faults unless a test injects them, real Ed25519 (libsodium).
+ * The deterministic simulator (tests/sim) covers faults at scale; these pin
+ * down the basic contract: ordering, certificates, persistence, config. */
+#include "common/hash.h"
+#include "coordinator/pbft/pbft.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <sodium.h>
+
+#define H_NODES_MAX 7
+#define H_QUEUE_MAX 8192
+#define H_RECORDS_MAX 4096
+
+struct h_app {
+	uint8_t state[32];
+	uint64_t seq;
+	uint64_t entries;
+	uint8_t executed[256][32]; /* batch digest per seq, for agreement */
+};
+
+struct h_msg {
+	uint32_t to;
+	uint8_t *bytes;
+	size_t len;
+};
+
+struct h_record {
+	enum pbft_record_type type;
+	uint8_t *bytes;
+	size_t len;
+};
+
+struct h_node {
+	struct pbft *p;
+	struct h_app app;
+	uint8_t sk[64];
+	bool down;
+	uint64_t timer_ms;
+	struct h_record disk[H_RECORDS_MAX];
+	uint32_t disk_count;
+};
+
+struct harness {
+	uint32_t n;
+	uint64_t now_ms;
+	uint8_t pks[PBFT_REPLICAS_MAX][32];
+	struct h_node nodes[H_NODES_MAX];
+	struct h_msg queue[H_QUEUE_MAX];
+	uint32_t q_head, q_tail;
+	bool drop_to[H_NODES_MAX];
+	struct pbft_update up;
+};
+
+static int h_sign(void *ctx, uint8_t sig[64], const uint8_t *msg, size_t len)
+{
+	return crypto_sign_ed25519_detached(sig, NULL, msg, len, ((struct h_node *)ctx)->sk);
+}
+
+static int h_verify(void *ctx, const uint8_t sig[64], const uint8_t *msg, size_t len,
+		    const uint8_t pk[32])
+{
+	(void)ctx;
+	return crypto_sign_ed25519_verify_detached(sig, msg, len, pk);
+}
+
+static int h_verify_any(void *ctx, const uint8_t sig[64], const uint8_t *msg, size_t len,
+			const uint8_t pk[32])
+{
+	return h_verify(ctx, sig, msg, len, pk);
+}
+
+static void h_execute(void *ctx, uint64_t seq, const uint8_t *batch, size_t len)
+{
+	struct h_app *a = ctx;
+	assert_int_equal(seq, a->seq + 1);
+	uint8_t buf[64];
+	uint8_t d[32];
+	synod_sha256(d, batch, len);
+	memcpy(buf, a->state, 32);
+	memcpy(buf + 32, d, 32);
+	synod_sha256(a->state, buf, sizeof buf);
+	a->seq = seq;
+	uint32_t count = (uint32_t)batch[0] << 24 | (uint32_t)batch[1] << 16 |
+			 (uint32_t)batch[2] << 8 | batch[3];
+	a->entries += count;
+	if (seq < 256) {
+		memcpy(a->executed[seq], d, 32);
+	}
+}
+
+static int h_snapshot(void *ctx, uint8_t *buf, size_t cap, size_t *len)
+{
+	struct h_app *a = ctx;
+	if (cap < 48) {
+		return SYNOD_ELIMIT;
+	}
+	memcpy(buf, a->state, 32);
+	memcpy(buf + 32, &a->seq, 8);
+	memcpy(buf + 40, &a->entries, 8);
+	*len = 48;
+	return 0;
+}
+
+static int h_restore(void *ctx, uint64_t seq, const uint8_t *snap, size_t len)
+{
+	struct h_app *a = ctx;
+	if (len != 48) {
+		return SYNOD_EINVAL;
+	}
+	memcpy(a->state, snap, 32);
+	memcpy(&a->seq, snap + 32, 8);
+	memcpy(&a->entries, snap + 40, 8);
+	assert_int_equal(a->seq, seq);
+	return 0;
+}
+
+static void h_node_open(struct harness *h, uint32_t i)
+{
+	struct pbft_config cfg;
+	pbft_config_defaults(&cfg);
+	cfg.replicas = h->n;
+	cfg.self = i;
+	memcpy(cfg.pubkeys, h->pks, sizeof h->pks);
+	cfg.checkpoint_interval = 4;
+	cfg.window = 8;
+	cfg.batch_entries_max = 4;
+	cfg.batch_bytes_max = 4096;
+	cfg.entry_bytes_max = 512;
+	cfg.pending_entries_max = 256;
+	cfg.snapshot_bytes_max = 256;
+	cfg.timeout_ms_min = 100;
+	cfg.timeout_ms_max = 1600;
+	cfg.batch_delay_ms = 1;
+	cfg.seed = i + 1;
+	cfg.crypto = (struct pbft_crypto){.ctx = &h->nodes[i], .sign = h_sign, .verify = h_verify_any};
+	cfg.app = (struct pbft_app){.ctx = &h->nodes[i].app,
+				    .execute = h_execute,
+				    .snapshot = h_snapshot,
+				    .restore = h_restore};
+	char err[256];
+	assert_int_equal(pbft_init(&h->nodes[i].p, &cfg, err, sizeof err), 0);
+}
+
+static void h_apply(struct harness *h, uint32_t i)
+{
+	struct h_node *nd = &h->nodes[i];
+	for (uint32_t r = 0; r < h->up.record_count; r++) {
+		const struct pbft_record *rec = &h->up.records[r];
+		assert_true(nd->disk_count < H_RECORDS_MAX);
+		struct h_record *d = &nd->disk[nd->disk_count++];
+		d->type = rec->type;
+		d->bytes = malloc(rec->len);
+		memcpy(d->bytes, rec->bytes, rec->len);
+		d->len = rec->len;
+	}
+	for (uint32_t s = 0; s < h->up.send_count; s++) {
+		const struct pbft_send *snd = &h->up.sends[s];
+		for (uint32_t j = 0; j < h->n; j++) {
+			if (j == i || (snd->to != PBFT_TO_ALL && snd->to != j)) {
+				continue;
+			}
+			uint32_t next = (h->q_tail + 1) % H_QUEUE_MAX;
+			assert_true(next != h->q_head);
+			h->queue[h->q_tail] = (struct h_msg){.to = j, .bytes = malloc(snd->len),
+							    .len = snd->len};
+			memcpy(h->queue[h->q_tail].bytes, snd->bytes, snd->len);
+			h->q_tail = next;
+		}
+	}
+	/* Every committed batch carries a certificate anyone can check. */
+	for (uint32_t c = 0; c < h->up.committed_count; c++) {
+		const struct pbft_committed *cm = &h->up.committed[c];
+		struct pbft_crypto crypto = {.verify = h_verify_any};
+		char err[256];
+		assert_int_equal(pbft_cert_verify(&crypto, h->n, (const uint8_t(*)[32])h->pks, cm->seq,
+						  cm->digest, cm->cert, cm->cert_count, err,
+						  sizeof err),
+				 0);
+	}
+	nd->timer_ms = h->up.timer_deadline_ms;
+}
+
+static void h_step(struct harness *h, uint32_t i, const struct pbft_event *ev)
+{
+	(void)pbft_step(h->nodes[i].p, ev, &h->up);
+	h_apply(h, i);
+}
+
+static void h_init(struct harness *h, uint32_t n)
+{
+	memset(h, 0, sizeof *h);
+	h->n = n;
+	h->now_ms = 1000;
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t seed[32] = {(uint8_t)(i + 1)};
+		crypto_sign_ed25519_seed_keypair(h->pks[i], h->nodes[i].sk, seed);
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		h_node_open(h, i);
+		struct pbft_event ev = {.type = PBFT_EV_START, .now_ms = h->now_ms};
+		h_step(h, i, &ev);
+	}
+}
+
+static void h_close(struct harness *h)
+{
+	for (uint32_t i = 0; i < h->n; i++) {
+		pbft_close(h->nodes[i].p);
+		for (uint32_t r = 0; r < h->nodes[i].disk_count; r++) {
+			free(h->nodes[i].disk[r].bytes);
+		}
+	}
+	while (h->q_head != h->q_tail) {
+		free(h->queue[h->q_head].bytes);
+		h->q_head = (h->q_head + 1) % H_QUEUE_MAX;
+	}
+}
+
+/* Delivers queued messages (and fires due timers) until quiet; bounded. */
+static void h_run(struct harness *h, uint64_t ms)
+{
+	uint64_t end = h->now_ms + ms;
+	for (uint32_t guard = 0; guard < 200000 && h->now_ms <= end; guard++) {
+		if (h->q_head != h->q_tail) {
+			struct h_msg m = h->queue[h->q_head];
+			h->q_head = (h->q_head + 1) % H_QUEUE_MAX;
+			if (!h->nodes[m.to].down && !h->drop_to[m.to]) {
+				struct pbft_event ev = {.type = PBFT_EV_RECEIVE, .now_ms = h->now_ms};
+				ev.receive.from = 0;
+				ev.receive.bytes = m.bytes;
+				ev.receive.len = m.len;
+				h_step(h, m.to, &ev);
+			}
+			free(m.bytes);
+			continue;
+		}
+		h->now_ms += 1;
+		for (uint32_t i = 0; i < h->n; i++) {
+			struct h_node *nd = &h->nodes[i];
+			if (!nd->down && nd->timer_ms != 0 && nd->timer_ms <= h->now_ms) {
+				struct pbft_event ev = {.type = PBFT_EV_TIMEOUT, .now_ms = h->now_ms};
+				h_step(h, i, &ev);
+			}
+		}
+	}
+}
+
+static void h_submit(struct harness *h, uint32_t i, uint32_t k)
+{
+	char entry[64];
+	int len = snprintf(entry, sizeof entry, "entry-%u-padding-to-make-it-longer", k);
+	struct pbft_event ev = {.type = PBFT_EV_SUBMIT, .now_ms = h->now_ms};
+	ev.submit.entry = (const uint8_t *)entry;
+	ev.submit.len = (size_t)len;
+	h_step(h, i, &ev);
+}
+
+static void assert_agreement(struct harness *h)
+{
+	for (uint32_t i = 0; i < h->n; i++) {
+		for (uint32_t j = i + 1; j < h->n; j++) {
+			struct h_app *a = &h->nodes[i].app, *b = &h->nodes[j].app;
+			uint64_t upto = a->seq < b->seq ? a->seq : b->seq;
+			for (uint64_t s = 1; s <= upto && s < 256; s++) {
+				assert_memory_equal(a->executed[s], b->executed[s], 32);
+			}
+		}
+	}
+}
+
+static void pbft_orders_entries(void **state)
+{
+	(void)state;
+	static struct harness h;
+	h_init(&h, 4);
+	for (uint32_t k = 0; k < 30; k++) {
+		h_submit(&h, k % 4, k);
+		h_run(&h, 5);
+	}
+	h_run(&h, 200);
+	for (uint32_t i = 0; i < 4; i++) {
+		assert_int_equal(h.nodes[i].app.entries, 30);
+		struct pbft_status st;
+		pbft_status_get(h.nodes[i].p, &st);
+		assert_int_equal(st.view, 0);
+		assert_true(st.low_watermark >= 4); /* checkpoints became stable */
+		assert_int_equal(st.pending_entries, 0);
+	}
+	assert_agreement(&h);
+	h_close(&h);
+}
+
+static void pbft_same_entry_to_all_ordered_once(void **state)
+{
+	(void)state;
+	static struct harness h;
+	h_init(&h, 4);
+	for (uint32_t k = 0; k < 10; k++) {
+		for (uint32_t i = 0; i < 4; i++) {
+			h_submit(&h, i, k);
+		}
+		h_run(&h, 3);
+	}
+	h_run(&h, 200);
+	for (uint32_t i = 0; i < 4; i++) {
+		assert_int_equal(h.nodes[i].app.entries, 10);
+	}
+	h_close(&h);
+}
+
+static void pbft_primary_down_view_change(void **state)
+{
+	(void)state;
+	static struct harness h;
+	h_init(&h, 4);
+	h_submit(&h, 1, 1);
+	h_run(&h, 50);
+	h.nodes[0].down = true; /* the primary of view 0 */
+	for (uint32_t k = 2; k < 8; k++) {
+		h_submit(&h, 1 + k % 3, k);
+	}
+	h_run(&h, 3000);
+	for (uint32_t i = 1; i < 4; i++) {
+		struct pbft_status st;
+		pbft_status_get(h.nodes[i].p, &st);
+		assert_true(st.view >= 1);
+		assert_false(st.in_view_change);
+		assert_int_equal(h.nodes[i].app.entries, 7);
+	}
+	assert_agreement(&h);
+	h_close(&h);
+}
+
+static void pbft_restart_from_records(void **state)
+{
+	(void)state;
+	static struct harness h;
+	h_init(&h, 4);
+	for (uint32_t k = 0; k < 13; k++) {
+		h_submit(&h, k % 4, k);
+		h_run(&h, 5);
+	}
+	h_run(&h, 100);
+	struct h_node *nd = &h.nodes[2];
+	uint64_t entries = nd->app.entries;
+	uint8_t before[32];
+	memcpy(before, nd->app.state, 32);
+	pbft_close(nd->p);
+	memset(&nd->app, 0, sizeof nd->app);
+	h_node_open(&h, 2);
+	for (uint32_t r = 0; r < nd->disk_count; r++) {
+		assert_int_equal(pbft_restore(nd->p, nd->disk[r].type, nd->disk[r].bytes,
+					      nd->disk[r].len),
+				 0);
+	}
+	struct pbft_event ev = {.type = PBFT_EV_START, .now_ms = h.now_ms};
+	h_step(&h, 2, &ev);
+	assert_int_equal(nd->app.entries, entries);
+	assert_memory_equal(nd->app.state, before, 32);
+	h_submit(&h, 2, 100);
+	h_run(&h, 200);
+	for (uint32_t i = 0; i < 4; i++) {
+		assert_int_equal(h.nodes[i].app.entries, 14);
+	}
+	h_close(&h);
+}
+
+static void pbft_cert_verify_rejects(void **state)
+{
+	(void)state;
+	static struct harness h;
+	h_init(&h, 4);
+	h_submit(&h, 0, 1);
+	/* capture a committed batch from node 3 */
+	h_run(&h, 50);
+	const uint8_t *d = h.nodes[3].app.executed[1];
+	(void)d;
+	/* Build a certificate by hand: three COMMITs signed by 0, 1, 2. */
+	uint8_t digest[32] = {7};
+	uint8_t cert[4 * PBFT_CORE_BYTES];
+	for (uint32_t i = 0; i < 4; i++) {
+		struct pbft_core c = {.type = PBFT_MSG_COMMIT, .sender = (uint16_t)i, .view = 2,
+				      .seq = 9};
+		memcpy(c.digest, digest, 32);
+		uint8_t sb[PBFT_CORE_SIGNED_BYTES];
+		pbft_core_signed_bytes(&c, sb);
+		crypto_sign_ed25519_detached(c.sig, NULL, sb, sizeof sb, h.nodes[i].sk);
+		pbft_core_encode(&c, cert + i * PBFT_CORE_BYTES);
+	}
+	struct pbft_crypto crypto = {.verify = h_verify_any};
+	char err[256];
+	const uint8_t(*pks)[32] = (const uint8_t(*)[32])h.pks;
+	assert_int_equal(pbft_cert_verify(&crypto, 4, pks, 9, digest, cert, 3, err, sizeof err), 0);
+	/* 2f = 2 signatures are not enough */
+	assert_int_equal(pbft_cert_verify(&crypto, 4, pks, 9, digest, cert, 2, err, sizeof err),
+			 SYNOD_ECERT);
+	assert_non_null(strstr(err, "needs 3"));
+	/* the same sender twice does not count twice */
+	uint8_t dup[3 * PBFT_CORE_BYTES];
+	memcpy(dup, cert, 2 * PBFT_CORE_BYTES);
+	memcpy(dup + 2 * PBFT_CORE_BYTES, cert, PBFT_CORE_BYTES);
+	assert_int_equal(pbft_cert_verify(&crypto, 4, pks, 9, digest, dup, 3, err, sizeof err),
+			 SYNOD_ECERT);
+	/* another seq, another digest */
+	assert_int_equal(pbft_cert_verify(&crypto, 4, pks, 10, digest, cert, 3, err, sizeof err),
+			 SYNOD_ECERT);
+	uint8_t other[32] = {8};
+	assert_int_equal(pbft_cert_verify(&crypto, 4, pks, 9, other, cert, 3, err, sizeof err),
+			 SYNOD_ECERT);
+	/* a flipped signature bit */
+	cert[PBFT_CORE_BYTES + 60] ^= 1;
+	assert_int_equal(pbft_cert_verify(&crypto, 4, pks, 9, digest, cert, 3, err, sizeof err),
+			 SYNOD_ECERT);
+	assert_non_null(strstr(err, "bad signature"));
+	h_close(&h);
+}
+
+static void pbft_config_rejected(void **state)
+{
+	(void)state;
+	struct pbft_config cfg;
+	struct pbft *p = NULL;
+	char err[256];
+	pbft_config_defaults(&cfg);
+	cfg.replicas = 5; /* not 3f+1 */
+	assert_int_equal(pbft_init(&p, &cfg, err, sizeof err), SYNOD_ECONFIG);
+	assert_non_null(strstr(err, "3f+1"));
+	cfg.replicas = 4;
+	cfg.self = 4;
+	assert_int_equal(pbft_init(&p, &cfg, err, sizeof err), SYNOD_ECONFIG);
+	cfg.self = 0;
+	cfg.window = 12; /* not a multiple of 8 */
+	assert_int_equal(pbft_init(&p, &cfg, err, sizeof err), SYNOD_ECONFIG);
+	assert_non_null(strstr(err, "window"));
+	assert_null(p);
+}
+
+int main(void)
+{
+	if (sodium_init() < 0) {
+		return 1;
+	}
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(pbft_orders_entries),
+	    cmocka_unit_test(pbft_same_entry_to_all_ordered_once),
+	    cmocka_unit_test(pbft_primary_down_view_change),
+	    cmocka_unit_test(pbft_restart_from_records),
+	    cmocka_unit_test(pbft_cert_verify_rejects),
+	    cmocka_unit_test(pbft_config_rejected),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
