@@ -52,6 +52,7 @@ struct pbft_slot {
 struct pbft_pending {
 	bool live;
 	bool in_flight;          /* in a batch pre-prepared in the current view */
+	uint32_t origin;         /* the replica that forwarded it (self: a local client) */
 	uint64_t forwarded_view; /* UINT64_MAX: not forwarded yet */
 	uint64_t arrived_ms;
 	uint8_t digest[PBFT_DIGEST_BYTES];
@@ -115,6 +116,7 @@ struct pbft {
 	/* pending entries */
 	struct pbft_pending *pending;
 	uint32_t pending_count;
+	uint32_t pending_by_origin[PBFT_REPLICAS_MAX];
 	/* digests of recently executed entries (ring), to drop re-submissions */
 	uint8_t (*recent)[PBFT_DIGEST_BYTES];
 	uint32_t recent_next;
@@ -194,6 +196,8 @@ void pbft_pp_install(struct pbft *p, const struct pbft_core *pp, const uint8_t *
 void pbft_prepared_check(struct pbft *p, struct pbft_slot *s);
 /* Writes a PREPARED record for s's prepared certificate. */
 void pbft_prepared_persist(struct pbft *p, const struct pbft_slot *s);
+/* Writes s's commit certificate as a VIEW-CHANGE P element (kind 2). */
+void pbft_committed_cert_write(struct synod_wbuf *w, const struct pbft_slot *s);
 /* Writes s's prepared certificate in the VIEW-CHANGE P element format. */
 void pbft_prepared_cert_write(struct synod_wbuf *w, const struct pbft_slot *s);
 

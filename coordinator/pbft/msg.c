@@ -407,12 +407,13 @@ int pbft_msg_decode(struct pbft_msg *m, const uint8_t *in, size_t len,
 
 /* ---- VIEW_CHANGE ---- */
 
-/* core(PRE_PREPARE) | blob(batch) | nprep u32 | nprep x core(PREPARE). With
- * lim, also checks that the pre-prepare's digest names the batch (its Merkle
- * root): a prepared certificate binds its batch through that digest (section
- * 4.4). Whether the prepares match the pre-prepare is for the protocol code. */
-static int prepared_cert_take(struct synod_rbuf *r, const struct pbft_msg_limits *lim,
-			      struct pbft_prepared_cert *out)
+/* kind 1: core(PRE_PREPARE) | blob(batch) | nprep u32 | nprep x core(PREPARE).
+ * With lim, also checks that the pre-prepare's digest names the batch (its
+ * Merkle root): a prepared certificate binds its batch through that digest
+ * (section 4.4). Whether the prepares match the pre-prepare is for the
+ * protocol code. */
+static int prepared_cert_take_prepared(struct synod_rbuf *r, const struct pbft_msg_limits *lim,
+				       struct pbft_prepared_cert *out)
 {
 	int rc = core_take(r, PBFT_MSG_PRE_PREPARE, lim, &out->pre_prepare);
 	if (rc != 0) {
@@ -428,6 +429,47 @@ static int prepared_cert_take(struct synod_rbuf *r, const struct pbft_msg_limits
 		}
 	}
 	return core_list_take(r, PBFT_MSG_PREPARE, lim, &out->prepare_count, &out->prepares);
+}
+
+/* kind 2: seq u64 | blob(batch) | ncom u32 | ncom x core(COMMIT), ncom >= 1.
+ * The pre-prepare is synthesised (unsigned) from the first COMMIT's view, the
+ * seq and the batch's digest; the protocol code checks the COMMITs. */
+static int prepared_cert_take_committed(struct synod_rbuf *r, const struct pbft_msg_limits *lim,
+					struct pbft_prepared_cert *out)
+{
+	uint64_t seq;
+	int rc = synod_rbuf_u64(r, &seq);
+	if (rc == 0) {
+		rc = batch_take(r, lim, &out->batch, &out->batch_len);
+	}
+	if (rc == 0) {
+		rc = core_list_take(r, PBFT_MSG_COMMIT, lim, &out->prepare_count, &out->prepares);
+	}
+	if (rc != 0) {
+		return rc;
+	}
+	struct pbft_core first;
+	if (out->prepare_count == 0 || pbft_core_decode(&first, out->prepares) != 0) {
+		return SYNOD_EPROTO;
+	}
+	out->pre_prepare = (struct pbft_core){
+	    .type = PBFT_MSG_PRE_PREPARE, .view = first.view, .seq = seq};
+	pbft_batch_digest(out->pre_prepare.digest, out->batch, out->batch_len);
+	return 0;
+}
+
+static int prepared_cert_take(struct synod_rbuf *r, const struct pbft_msg_limits *lim,
+			      struct pbft_prepared_cert *out)
+{
+	int rc = synod_rbuf_u8(r, &out->kind);
+	if (rc != 0) {
+		return rc;
+	}
+	switch (out->kind) {
+	case PBFT_CERT_PREPARED: return prepared_cert_take_prepared(r, lim, out);
+	case PBFT_CERT_COMMITTED: return prepared_cert_take_committed(r, lim, out);
+	default: return SYNOD_EPROTO;
+	}
 }
 
 int pbft_view_change_parse(struct pbft_view_change *vc, const uint8_t *payload, size_t len,

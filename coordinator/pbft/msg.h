@@ -23,7 +23,12 @@
  *   VIEW_CHANGE  (view = new view, seq = stable checkpoint seq h)
  *                = ncp u32 | ncp x core(CHECKPOINT for h)            -- C
  *                  np u32  | np x prepared_cert                      -- P
- *     prepared_cert = core(PRE_PREPARE) | blob(batch) | nprep u32 | nprep x core(PREPARE)
+ *     prepared_cert = 1 u8 | core(PRE_PREPARE) | blob(batch) | nprep u32 | nprep x core(PREPARE)
+ *                   | 2 u8 | seq u64 | blob(batch) | ncom u32 | ncom x core(COMMIT)
+ *       Kind 2 is a commit certificate, for a batch a replica holds as committed
+ *       without having prepared it itself (state transfer, or restored from a
+ *       COMMITTED record): 2f+1 COMMITs in view v mean that f+1 correct replicas
+ *       prepared it in v, so a NEW-VIEW treats it as prepared in v.
  *   NEW_VIEW     (view = new view, seq = 0)
  *                = nvc u32 | nvc x (core(VIEW_CHANGE) | blob(VC payload))  -- V
  *                  no u32  | no x (core(PRE_PREPARE) | blob(batch))         -- O
@@ -146,12 +151,19 @@ int pbft_batch_iter_next(struct pbft_batch_iter *it, const uint8_t **entry, uint
  * payload's structure first (counts against limits, lengths, trailing bytes),
  * so iteration after a successful init never fails. */
 
+#define PBFT_CERT_PREPARED  1
+#define PBFT_CERT_COMMITTED 2
+
 struct pbft_prepared_cert {
+	uint8_t kind; /* PBFT_CERT_PREPARED or PBFT_CERT_COMMITTED */
+	/* PREPARED: the signed PRE-PREPARE. COMMITTED: not signed; type
+	 * PRE_PREPARE, view of the first COMMIT, seq, and the batch's digest. */
 	struct pbft_core pre_prepare;
 	const uint8_t *batch;
 	uint32_t batch_len;
 	uint32_t prepare_count;
-	const uint8_t *prepares; /* prepare_count x PBFT_CORE_BYTES, encoded */
+	const uint8_t *prepares; /* prepare_count x PBFT_CORE_BYTES, encoded: the
+				    PREPAREs (PREPARED) or the COMMITs (COMMITTED) */
 };
 
 struct pbft_view_change {

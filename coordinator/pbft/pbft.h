@@ -9,7 +9,9 @@
  * All memory is allocated by pbft_init; pbft_step never allocates.
  *
  * The driver applies an update strictly in this order:
- *   1. append update.records to durable storage and fsync them;
+ *   1. append update.records to durable storage as ONE atomic write (after a
+ *      crash all of them are recovered or none: e.g. one checksummed WAL
+ *      frame per update) and fsync it;
  *   2. send update.sends;
  *   3. hand update.committed to observers (the app has already executed them
  *      through the app table, in sequence order, inside the step);
@@ -144,8 +146,10 @@ struct pbft_record {
 	enum pbft_record_type type;
 	const uint8_t *bytes;
 	size_t len;
-	/* A stable checkpoint: every record written before this one may be
-	 * discarded once this one is durable. */
+	/* A stable checkpoint: once the update carrying this record is durable,
+	 * every record of EARLIER updates may be discarded (the rest of this
+	 * update re-states what is still needed: view, view change, the
+	 * window's pre-prepares, prepared and committed batches). */
 	bool truncate_before;
 };
 

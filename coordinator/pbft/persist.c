@@ -125,7 +125,7 @@ static int restore_prepared(struct pbft *p, const uint8_t *bytes, size_t len)
 	struct pbft_view_change vc;
 	struct pbft_prepared_cert pc;
 	int rc = pbft_view_change_parse(&vc, bytes, len, &p->lim);
-	if (rc != 0 || pbft_view_change_next(&vc, &pc) != 1 ||
+	if (rc != 0 || pbft_view_change_next(&vc, &pc) != 1 || pc.kind != PBFT_CERT_PREPARED ||
 	    pc.prepare_count > PBFT_REPLICAS_MAX) {
 		return rc != 0 ? rc : SYNOD_EINVAL;
 	}

@@ -8,9 +8,19 @@
 SYNOD_COUNTER(pbft_equivocation_total, "synod_pbft_equivocations_total",
 	      "conflicting PRE-PREPAREs seen from a primary for one view and sequence number");
 
+void pbft_committed_cert_write(struct synod_wbuf *w, const struct pbft_slot *s)
+{
+	synod_wbuf_u8(w, PBFT_CERT_COMMITTED);
+	synod_wbuf_u64(w, s->seq);
+	synod_wbuf_blob(w, s->batch, s->batch_len);
+	synod_wbuf_u32(w, s->cert_count);
+	synod_wbuf_bytes(w, s->cert, (size_t)s->cert_count * PBFT_CORE_BYTES);
+}
+
 void pbft_prepared_cert_write(struct synod_wbuf *w, const struct pbft_slot *s)
 {
 	uint8_t core[PBFT_CORE_BYTES];
+	synod_wbuf_u8(w, PBFT_CERT_PREPARED);
 	pbft_core_encode(&s->cert_pp, core);
 	synod_wbuf_bytes(w, core, sizeof core);
 	synod_wbuf_blob(w, s->cert_batch, s->cert_batch_len);
@@ -25,7 +35,7 @@ void pbft_prepared_cert_write(struct synod_wbuf *w, const struct pbft_slot *s)
  * prepared certificate. */
 void pbft_prepared_persist(struct pbft *p, const struct pbft_slot *s)
 {
-	size_t cap = 8 + PBFT_CORE_BYTES + 4 + s->cert_batch_len + 4 +
+	size_t cap = 8 + 1 + PBFT_CORE_BYTES + 4 + s->cert_batch_len + 4 +
 		     s->cert_prepare_count * PBFT_CORE_BYTES;
 	uint8_t *rec = pbft_arena_alloc(p, cap);
 	struct synod_wbuf w;

@@ -229,7 +229,7 @@ static void init_sizes(struct pbft *p)
 {
 	size_t n = p->n, L = p->cfg.window, batch = p->cfg.batch_bytes_max;
 	size_t core = PBFT_CORE_BYTES;
-	size_t cert = core + 4 + batch + 4 + n * core;
+	size_t cert = 1 + core + 4 + batch + 4 + n * core;
 	p->vc_bytes_max = core + 4 + 4 + n * core + 4 + L * cert;
 	size_t vc_payload = p->vc_bytes_max - core - 4;
 	p->nv_bytes_max = core + 4 + 4 + n * (core + 4 + vc_payload) + 4 + L * (core + 4 + batch);
@@ -403,7 +403,20 @@ static bool timers_waiting(const struct pbft *p)
 	}
 	for (uint64_t s = p->last_exec + 1; s <= p->h + p->cfg.window; s++) {
 		const struct pbft_slot *sl = &p->slots[(s - 1) % p->cfg.window];
-		if (sl->seq == s && ((sl->has_pp && sl->pp.view == p->view) || sl->committed)) {
+		if (sl->seq != s) {
+			continue;
+		}
+		if ((sl->has_pp && sl->pp.view == p->view) || sl->committed) {
+			return true;
+		}
+		/* f+1 replicas committed something here that we lack (e.g. its
+		 * PRE-PREPARE came while we were below the window): we are behind
+		 * and the timer's FETCH will bring it. */
+		uint32_t commits = 0;
+		for (uint32_t j = 0; j < p->n; j++) {
+			commits += sl->has_commit[j] ? 1u : 0u;
+		}
+		if (commits > p->f) {
 			return true;
 		}
 	}
@@ -585,6 +598,12 @@ int pbft_step(struct pbft *p, const struct pbft_event *ev, struct pbft_update *o
 	switch (ev->type) {
 	case PBFT_EV_START:
 		pbft_restore_finish(p);
+		if (p->in_view_change && p->vcs[p->cfg.self].view != p->view) {
+			/* Restored in a view change without our VIEW-CHANGE for it
+			 * (a driver whose updates are not atomic): send one now. */
+			p->view--;
+			pbft_view_change_start(p, p->view + 1);
+		}
 		pbft_execute_ready(p);
 		pbft_fetch_send(p);
 		break;

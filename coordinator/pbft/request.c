@@ -45,9 +45,18 @@ static void recent_add(struct pbft *p, const uint8_t digest[32])
 	}
 }
 
+/* Entries forwarded by one peer may take at most this many places, so a
+ * faulty replica cannot fill the queue and lock out everyone's clients. */
+static uint32_t pending_peer_quota(const struct pbft *p)
+{
+	uint32_t q = pending_cap(p) / (2 * p->n);
+	return q > 0 ? q : 1;
+}
+
 /* Adds an entry unless it is pending or recently executed. 0, or
  * SYNOD_EFULL / SYNOD_ELIMIT. *added says whether it is new. */
-static int pending_add(struct pbft *p, const uint8_t *entry, size_t len, bool *added)
+static int pending_add(struct pbft *p, const uint8_t *entry, size_t len, uint32_t origin,
+		       bool *added)
 {
 	uint8_t digest[PBFT_DIGEST_BYTES];
 	*added = false;
@@ -57,6 +66,10 @@ static int pending_add(struct pbft *p, const uint8_t *entry, size_t len, bool *a
 	synod_sha256(digest, entry, len);
 	if (pending_find(p, digest) != NULL || recent_has(p, digest)) {
 		return 0;
+	}
+	if (origin != p->cfg.self && p->pending_by_origin[origin] >= pending_peer_quota(p)) {
+		synod_counter_inc(&pbft_pending_full_total);
+		return SYNOD_EFULL;
 	}
 	for (uint32_t i = 0; i < pending_cap(p); i++) {
 		struct pbft_pending *e = &p->pending[i];
@@ -68,6 +81,8 @@ static int pending_add(struct pbft *p, const uint8_t *entry, size_t len, bool *a
 			memcpy(e->digest, digest, PBFT_DIGEST_BYTES);
 			memcpy(e->bytes, entry, len);
 			e->len = (uint32_t)len;
+			e->origin = origin;
+			p->pending_by_origin[origin]++;
 			p->pending_count++;
 			*added = true;
 			return 0;
@@ -119,7 +134,7 @@ void pbft_pending_reforward(struct pbft *p)
 int pbft_on_submit(struct pbft *p, const uint8_t *entry, size_t len)
 {
 	bool added;
-	int rc = pending_add(p, entry, len, &added);
+	int rc = pending_add(p, entry, len, p->cfg.self, &added);
 	if (rc != 0 || !added) {
 		return rc;
 	}
@@ -130,7 +145,7 @@ int pbft_on_submit(struct pbft *p, const uint8_t *entry, size_t len)
 int pbft_on_request(struct pbft *p, const struct pbft_msg *m)
 {
 	bool added;
-	int rc = pending_add(p, m->payload, m->payload_len, &added);
+	int rc = pending_add(p, m->payload, m->payload_len, m->core.sender, &added);
 	if (rc != 0) {
 		pbft_reject(p, "request refused", m->core.sender);
 		return rc;
@@ -167,6 +182,7 @@ static void pending_executed_one(struct pbft *p, struct pbft_pending *e, const u
 	if (e != NULL) {
 		e->live = false;
 		p->pending_count--;
+		p->pending_by_origin[e->origin]--;
 	}
 	recent_add(p, digest);
 }

@@ -37,11 +37,28 @@ static uint32_t prepare_need(const struct pbft *p)
 	return pbft_mutated(p, PBFT_MUTATE_PREPARE_QUORUM_2F) ? 2 * p->f - 1 : 2 * p->f;
 }
 
+/* A commit certificate in P: 2f+1 valid COMMITs for (seq, batch digest) in
+ * one view below the new one. */
+static int committed_cert_check(const struct pbft *p, const struct pbft_prepared_cert *pc,
+				uint64_t view)
+{
+	char err[160];
+	if (pc->pre_prepare.view >= view) {
+		return SYNOD_ECERT;
+	}
+	return pbft_cert_verify(&p->cfg.crypto, p->n, (const uint8_t(*)[32])p->cfg.pubkeys,
+				pc->pre_prepare.seq, pc->pre_prepare.digest, pc->prepares,
+				pc->prepare_count, err, sizeof err);
+}
+
 int pbft_prepared_cert_check(const struct pbft *p, const struct pbft_prepared_cert *pc,
 			     uint64_t view)
 {
 	const struct pbft_core *pp = &pc->pre_prepare;
 	uint8_t digest[PBFT_DIGEST_BYTES];
+	if (pc->kind == PBFT_CERT_COMMITTED) {
+		return committed_cert_check(p, pc, view);
+	}
 	if (pp->type != PBFT_MSG_PRE_PREPARE || pp->view >= view ||
 	    pp->sender != pbft_primary(p, pp->view) || pbft_core_verify(p, pp) != 0) {
 		return SYNOD_ECERT;
@@ -301,8 +318,16 @@ void pbft_view_change_start(struct pbft *p, uint64_t view)
 	synod_wbuf_u32(&w, 0);
 	for (uint64_t s = p->h + 1; s <= p->h + p->cfg.window; s++) {
 		const struct pbft_slot *sl = &p->slots[(s - 1) % p->cfg.window];
-		if (sl->seq == s && sl->has_cert &&
-		    !pbft_mutated(p, PBFT_MUTATE_VIEW_CHANGE_DROP_P)) {
+		if (sl->seq != s || pbft_mutated(p, PBFT_MUTATE_VIEW_CHANGE_DROP_P)) {
+			continue;
+		}
+		/* What we hold as committed goes in with its commit certificate:
+		 * we may never have prepared it (state transfer, or a restart
+		 * after the window's tail was rewritten). */
+		if (sl->committed && sl->cert_count >= p->quorum) {
+			pbft_committed_cert_write(&w, sl);
+			count++;
+		} else if (sl->has_cert) {
 			pbft_prepared_cert_write(&w, sl);
 			count++;
 		}

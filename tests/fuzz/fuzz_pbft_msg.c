@@ -128,7 +128,9 @@ static void fuzz_view_change(struct fuzz_span in, const uint8_t *p, size_t len,
 		SYNOD_ASSERT(cert.pre_prepare.sender < lim->replicas);
 		fuzz_batch(in, cert.batch, cert.batch_len, lim);
 		fuzz_digest(cert.pre_prepare.digest, cert.batch, cert.batch_len, true);
-		fuzz_cores(in, cert.prepares, cert.prepare_count, PBFT_MSG_PREPARE, lim);
+		SYNOD_ASSERT(cert.kind == PBFT_CERT_PREPARED || cert.kind == PBFT_CERT_COMMITTED);
+		fuzz_cores(in, cert.prepares, cert.prepare_count,
+			   cert.kind == PBFT_CERT_COMMITTED ? PBFT_MSG_COMMIT : PBFT_MSG_PREPARE, lim);
 		n++;
 	}
 	SYNOD_ASSERT(rc == 0 && n == vc.prepared_count && vc.pos == vc.prepared_len);

@@ -91,6 +91,7 @@ static void put_prepared_cert(struct synod_wbuf *w, uint64_t view, uint64_t seq,
 	size_t blen = batch_make(batch, sizeof batch, entries, (uint32_t)seq);
 	struct pbft_core pp = core_make(PBFT_MSG_PRE_PREPARE, (uint16_t)(view % 4), view, seq);
 	pbft_batch_digest(pp.digest, batch, blen);
+	synod_wbuf_u8(w, PBFT_CERT_PREPARED);
 	put_core(w, &pp);
 	synod_wbuf_blob(w, batch, blen);
 	put_cores(w, nprep, PBFT_MSG_PREPARE, view, seq, pp.digest);
@@ -262,7 +263,8 @@ static uint32_t walk_vc(struct pbft_view_change *vc, const uint8_t *p, size_t le
 		assert_true(cert.batch >= p && cert.batch + cert.batch_len <= p + len);
 		check_batch(cert.batch, cert.batch_len, lim);
 		check_batch_digest(cert.pre_prepare.digest, cert.batch, cert.batch_len);
-		check_cores(cert.prepares, cert.prepare_count, PBFT_MSG_PREPARE, lim);
+		check_cores(cert.prepares, cert.prepare_count,
+			    cert.kind == PBFT_CERT_COMMITTED ? PBFT_MSG_COMMIT : PBFT_MSG_PREPARE, lim);
 		assert_true(cert.prepares + (size_t)cert.prepare_count * PBFT_CORE_BYTES <=
 			    p + len);
 		n++;
@@ -703,6 +705,47 @@ static void view_change_roundtrip(void **state)
 	assert_int_equal(vc_decode_parse(p, len, &lim4), 0);
 }
 
+/* A commit certificate as a P element: kind 2, seq, batch, COMMIT cores; the
+ * parser synthesises the pre-prepare (view of the COMMITs, the batch's root). */
+static void view_change_committed_cert(void **state)
+{
+	(void)state;
+	static uint8_t p[BUF_BYTES];
+	uint8_t batch[512];
+	uint8_t digest[PBFT_DIGEST_BYTES];
+	size_t blen = batch_make(batch, sizeof batch, 3, 9);
+	pbft_batch_digest(digest, batch, blen);
+	for (uint32_t ncom = 0; ncom <= 3; ncom += 3) {
+		struct synod_wbuf w;
+		synod_wbuf_init(&w, p, sizeof p);
+		synod_wbuf_u32(&w, 0);
+		synod_wbuf_u32(&w, 1);
+		synod_wbuf_u8(&w, PBFT_CERT_COMMITTED);
+		synod_wbuf_u64(&w, 9);
+		synod_wbuf_blob(&w, batch, blen);
+		put_cores(&w, ncom, PBFT_MSG_COMMIT, 5, 9, digest);
+		assert_int_equal(w.err, 0);
+		struct pbft_view_change vc;
+		int rc = pbft_view_change_parse(&vc, p, w.len, &lim4);
+		if (ncom == 0) {
+			assert_int_equal(rc, SYNOD_EPROTO); /* no COMMIT, no view */
+			continue;
+		}
+		assert_int_equal(rc, 0);
+		struct pbft_prepared_cert cert;
+		assert_int_equal(pbft_view_change_next(&vc, &cert), 1);
+		assert_int_equal(cert.kind, PBFT_CERT_COMMITTED);
+		assert_int_equal(cert.pre_prepare.type, PBFT_MSG_PRE_PREPARE);
+		assert_int_equal(cert.pre_prepare.view, 5);
+		assert_int_equal(cert.pre_prepare.seq, 9);
+		assert_memory_equal(cert.pre_prepare.digest, digest, PBFT_DIGEST_BYTES);
+		assert_int_equal(cert.prepare_count, 3);
+		/* PREPARE cores where COMMITs belong */
+		p[w.len - PBFT_CORE_BYTES + 1] = PBFT_MSG_PREPARE;
+		assert_int_equal(pbft_view_change_parse(&vc, p, w.len, &lim4), SYNOD_EPROTO);
+	}
+}
+
 static void view_change_rejections(void **state)
 {
 	(void)state;
@@ -723,8 +766,15 @@ static void view_change_rejections(void **state)
 	p[4 + 3] = 4;
 	assert_int_equal(vc_decode_parse(p, len, &lim4), SYNOD_EPROTO);
 	p[4 + 3] = 0;
+	/* the first cert's kind byte: neither prepared (1) nor committed (2) */
+	size_t cert0 = 4 + 3 * PBFT_CORE_BYTES + 4 + 1; /* its pre-prepare core */
+	assert_int_equal(p[cert0 - 1], PBFT_CERT_PREPARED);
+	p[cert0 - 1] = 3;
+	assert_int_equal(vc_decode_parse(p, len, &lim4), SYNOD_EPROTO);
+	p[cert0 - 1] = 0;
+	assert_int_equal(vc_decode_parse(p, len, &lim4), SYNOD_EPROTO);
+	p[cert0 - 1] = PBFT_CERT_PREPARED;
 	/* the pre-prepare of the first cert: a COMMIT core instead */
-	size_t cert0 = 4 + 3 * PBFT_CORE_BYTES + 4;
 	p[cert0 + 1] = PBFT_MSG_COMMIT;
 	assert_int_equal(vc_decode_parse(p, len, &lim4), SYNOD_EPROTO);
 	p[cert0 + 1] = PBFT_MSG_PRE_PREPARE;
@@ -1020,6 +1070,7 @@ int main(void)
 	    cmocka_unit_test(batch_digest_is_merkle_root),
 	    cmocka_unit_test(view_change_roundtrip),
 	    cmocka_unit_test(view_change_rejections),
+	    cmocka_unit_test(view_change_committed_cert),
 	    cmocka_unit_test(view_change_byte_flips),
 	    cmocka_unit_test(new_view_roundtrip),
 	    cmocka_unit_test(new_view_rejections),

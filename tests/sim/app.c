@@ -1,0 +1,117 @@
+/* The replicated test application: state = (seq, entries, chain) where
+ * chain = SHA-256(chain | seq | batch digest) after each batch. Every
+ * execution and restore is reported to the checker. */
+#include "tests/sim/sim.h"
+
+#include "common/assert.h"
+#include "common/hash.h"
+#include "common/wire.h"
+
+#include <string.h>
+
+void sim_app_reset(struct sim_app *a, struct sim_cluster *c, uint32_t node)
+{
+	memset(a, 0, sizeof *a);
+	a->cluster = c;
+	a->node = node;
+}
+
+void sim_app_state_digest(const struct sim_app *a, uint8_t out[32])
+{
+	uint8_t buf[SIM_SNAPSHOT_BYTES];
+	struct synod_wbuf w;
+	synod_wbuf_init(&w, buf, sizeof buf);
+	synod_wbuf_u32(&w, 0x53494d31u); /* "SIM1" */
+	synod_wbuf_u64(&w, a->seq);
+	synod_wbuf_u64(&w, a->entries);
+	synod_wbuf_bytes(&w, a->chain, 32);
+	SYNOD_ASSERT(w.err == 0 && w.len == sizeof buf);
+	synod_sha256(out, buf, sizeof buf);
+}
+
+static uint32_t app_batch_count(const uint8_t *batch, size_t len)
+{
+	if (len < 4) {
+		return 0;
+	}
+	return (uint32_t)batch[0] << 24 | (uint32_t)batch[1] << 16 | (uint32_t)batch[2] << 8 |
+	       (uint32_t)batch[3];
+}
+
+static void app_execute(void *ctx, uint64_t seq, const uint8_t *batch, size_t batch_len)
+{
+	struct sim_app *a = ctx;
+	uint8_t digest[PBFT_DIGEST_BYTES];
+	pbft_batch_digest(digest, batch, batch_len);
+	uint64_t prev = a->seq;
+	struct synod_sha256 h;
+	uint8_t be[8];
+	for (uint32_t i = 0; i < 8; i++) {
+		be[i] = (uint8_t)(seq >> (56 - 8 * i));
+	}
+	synod_sha256_init(&h);
+	synod_sha256_update(&h, a->chain, 32);
+	synod_sha256_update(&h, be, 8);
+	synod_sha256_update(&h, digest, sizeof digest);
+	synod_sha256_final(&h, a->chain);
+	a->seq = seq;
+	a->entries += app_batch_count(batch, batch_len);
+	if (seq != prev + 1) {
+		sim_violation(a->cluster, a->node,
+		              "total order: executed seq %llu right after seq %llu",
+		              (unsigned long long)seq, (unsigned long long)prev);
+	}
+	sim_check_execute(a->cluster, a->node, seq, digest, batch, batch_len);
+}
+
+static int app_snapshot(void *ctx, uint8_t *buf, size_t cap, size_t *len)
+{
+	const struct sim_app *a = ctx;
+	struct synod_wbuf w;
+	*len = 0;
+	if (cap < SIM_SNAPSHOT_BYTES) {
+		return SYNOD_ELIMIT;
+	}
+	synod_wbuf_init(&w, buf, cap);
+	synod_wbuf_u32(&w, 0x53494d31u);
+	synod_wbuf_u64(&w, a->seq);
+	synod_wbuf_u64(&w, a->entries);
+	synod_wbuf_bytes(&w, a->chain, 32);
+	SYNOD_ASSERT(w.err == 0 && w.len == SIM_SNAPSHOT_BYTES);
+	*len = w.len;
+	return 0;
+}
+
+static int app_restore(void *ctx, uint64_t seq, const uint8_t *snap, size_t len)
+{
+	struct sim_app *a = ctx;
+	struct synod_rbuf r;
+	uint32_t magic = 0;
+	uint64_t s = 0, entries = 0;
+	uint8_t chain[32];
+	synod_rbuf_init(&r, snap, len);
+	(void)synod_rbuf_u32(&r, &magic);
+	(void)synod_rbuf_u64(&r, &s);
+	(void)synod_rbuf_u64(&r, &entries);
+	(void)synod_rbuf_copy(&r, chain, 32);
+	if (synod_rbuf_finish(&r) != 0 || magic != 0x53494d31u || s != seq) {
+		return SYNOD_EINVAL;
+	}
+	a->seq = s;
+	a->entries = entries;
+	memcpy(a->chain, chain, 32);
+	sim_check_restore(a->cluster, a->node, seq);
+	return 0;
+}
+
+struct pbft_app sim_app_table(struct sim_app *a)
+{
+	struct pbft_app t = {
+	    .ctx = a,
+	    .execute = app_execute,
+	    .validate = NULL,
+	    .snapshot = app_snapshot,
+	    .restore = app_restore,
+	};
+	return t;
+}
