@@ -13,5 +13,6 @@ struct synod_cli_command {
 
 int synod_cli_keygen(int argc, char **argv);
 int synod_cli_pubkey(int argc, char **argv);
+int synod_cli_verify(int argc, char **argv);
 
 #endif

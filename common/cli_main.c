@@ -10,6 +10,8 @@ static const struct synod_cli_command cli_commands[] = {
      synod_cli_keygen},
     {"pubkey", "synod pubkey URI", "print the public key (hex) of the key at URI",
      synod_cli_pubkey},
+    {"verify", "synod verify BUNDLE|- --cluster CLUSTER.json [--quiet]",
+     "check an evidence bundle offline; lists every failed check", synod_cli_verify},
 };
 
 static void cli_usage(FILE *out)

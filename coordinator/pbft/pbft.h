@@ -58,6 +58,12 @@ struct pbft_app {
 	 * batch is not prepared, so a primary that insists is replaced. Batches
 	 * re-proposed by a NEW-VIEW are not checked again: they were prepared. */
 	int (*validate)(void *ctx, const uint8_t *batch, size_t batch_len, uint64_t now_ms);
+	/* Optional (NULL: admit all). Called on each entry another replica
+	 * forwards (REQUEST) before it joins the pending queue; non-zero drops
+	 * it (counted). Entries from the local driver (SUBMIT) are not checked:
+	 * the driver filters its clients, and may submit what peers may not
+	 * (e.g. the primary's TICK). */
+	int (*admit)(void *ctx, const uint8_t *entry, size_t entry_len);
 	/* Writes a canonical snapshot of the current state; *len gets its size.
 	 * SYNOD_ELIMIT if cap is too small. */
 	int (*snapshot)(void *ctx, uint8_t *buf, size_t cap, size_t *len);

@@ -145,6 +145,11 @@ int pbft_on_submit(struct pbft *p, const uint8_t *entry, size_t len)
 int pbft_on_request(struct pbft *p, const struct pbft_msg *m)
 {
 	bool added;
+	if (p->cfg.app.admit != NULL &&
+	    p->cfg.app.admit(p->cfg.app.ctx, m->payload, m->payload_len) != 0) {
+		pbft_reject(p, "the application refused a forwarded entry", m->core.sender);
+		return SYNOD_EPROTO;
+	}
 	int rc = pending_add(p, m->payload, m->payload_len, m->core.sender, &added);
 	if (rc != 0) {
 		pbft_reject(p, "request refused", m->core.sender);

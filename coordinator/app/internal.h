@@ -1,0 +1,218 @@
+/* Private to the files of coordinator/app: the state layout and helpers shared
+ * between them. Not part of the public API. */
+#ifndef SYNOD_APP_INTERNAL_H
+#define SYNOD_APP_INTERNAL_H
+
+#include "coordinator/app/app.h"
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define APP_NO_SEAT 0xffu
+
+/* A seat's vote on one request. */
+enum app_slot_status {
+	SLOT_NONE = 0,
+	SLOT_COUNTED = 1,     /* recorded while the request was open */
+	SLOT_LATE = 2,        /* first recorded after the decision */
+	SLOT_EQUIVOCATED = 3, /* a second, different vote followed (pos2) */
+};
+
+struct app_slot {
+	uint8_t status;
+	uint8_t verdict;
+	uint8_t late2; /* EQUIVOCATED: 1 when the second vote came after the decision */
+	struct synod_app_pos pos;
+	uint8_t digest[SYNOD_HASH_BYTES]; /* SHA-256 of the signed "vote" bytes */
+	struct synod_app_pos pos2;
+	uint8_t digest2[SYNOD_HASH_BYTES];
+};
+
+struct app_ignored {
+	struct synod_app_pos pos;
+	uint8_t reason;
+	uint8_t seat;
+};
+
+struct app_request {
+	bool used;
+	uint8_t outcome;
+	uint8_t id[SYNOD_HASH_BYTES];
+	uint64_t order; /* submit ordinal */
+	struct synod_app_pos submitted_at;
+	struct synod_app_pos decided_at;
+	uint64_t deadline_ms;
+	uint64_t epoch;
+	uint64_t eligible;
+	uint8_t voter_set_hash[SYNOD_HASH_BYTES];
+	/* the tally, frozen at the decision */
+	uint32_t approvals;
+	uint32_t rejections;
+	uint64_t approved_by;
+	uint64_t rejected_by;
+	uint64_t equivocators;
+	uint16_t ignored_count;
+	struct app_ignored ignored[SYNOD_APP_IGNORED_PER_REQUEST_MAX];
+};
+
+struct app_exclusion {
+	bool used;
+	uint8_t seat;
+	uint8_t kind;
+	uint64_t from_epoch;
+	uint64_t until_epoch;
+	uint64_t detected_epoch;
+	uint64_t order;
+	uint8_t request_id[SYNOD_HASH_BYTES];
+	struct synod_app_pos pos[2];
+	uint8_t digest[2][SYNOD_HASH_BYTES];
+	uint64_t missed;
+};
+
+/* An ignored entry of any kind, for the API. */
+struct app_recent {
+	struct synod_app_pos pos;
+	uint8_t kind;   /* enum synod_entry_kind, or 0 for an unknown kind */
+	uint8_t reason; /* enum synod_vote_reason for votes, synod_submit_result for submits */
+	uint8_t seat;   /* APP_NO_SEAT when unknown */
+	uint8_t request_id[SYNOD_HASH_BYTES]; /* zero when unknown */
+};
+
+/* Everything the snapshot holds. Two copies exist: restore decodes into the
+ * spare one and swaps, so a bad snapshot leaves the state untouched. */
+struct app_state {
+	uint64_t last_seq;
+	struct synod_app_pos last_pos;
+	uint64_t log_time_ms;
+	uint64_t next_order;
+	struct synod_epoch epoch;
+	struct synod_epoch history[SYNOD_APP_EPOCHS_KEPT]; /* logical order, oldest first */
+	uint32_t history_count;
+	uint64_t decisions[SYNOD_OUTCOME_COUNT];
+	uint64_t votes[SYNOD_VOTE_REASON_COUNT];
+	uint64_t submits[SYNOD_SUBMIT_RESULT_COUNT];
+	uint64_t ticks;
+	uint64_t ticks_backwards;
+	uint64_t entries_malformed;
+	uint64_t ignored_not_kept;
+	uint32_t missed[SYNOD_APP_SEATS_MAX]; /* non-participation: decisions missed in a row */
+	uint8_t missed_request[SYNOD_APP_SEATS_MAX][SYNOD_HASH_BYTES]; /* the last one missed */
+	struct app_recent recent[SYNOD_APP_RECENT_IGNORED_MAX];        /* ring */
+	uint32_t recent_head;                                          /* next write */
+	uint32_t recent_count;
+	uint32_t requests_used;
+	uint32_t requests_open;
+	struct app_request *requests;     /* [requests_max] */
+	struct app_slot *slots;           /* [requests_max * seats] */
+	struct app_exclusion *exclusions; /* [SYNOD_APP_EXCLUSIONS_MAX] */
+};
+
+struct synod_app {
+	struct synod_app_config cfg;
+	uint32_t seats;
+	uint32_t requests_max;
+	uint8_t config_digest[SYNOD_HASH_BYTES];
+	struct pbft_msg_limits batch_limits;
+	struct app_state *st;
+	struct app_state *spare;
+	/* request id -> slot + 1 (0: empty), linear probing; rebuilt on restore */
+	uint32_t *index;
+	uint32_t index_cap; /* a power of two, >= 2 * requests_max */
+};
+
+/* ---- helpers (codec.c) ---- */
+
+/* snprintf into errmsg when it is usable; returns rc. */
+int app_fail(char *errmsg, size_t errmsg_len, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* A string member of obj checked for presence and type; SYNOD_ENOTFOUND or
+ * SYNOD_EJSON_TYPE. */
+int app_json_member(const struct json_object *obj, const char *key, enum json_type type,
+                    struct json_object **out);
+/* Refuses members of obj not in allowed (NULL-terminated); *bad gets the first
+ * one. */
+bool app_json_keys_ok(const struct json_object *obj, const char *const allowed[], const char **bad);
+/* Exactly 2n lowercase hex digits decoded into out. */
+bool app_hex_lower_decode(uint8_t *out, size_t n, const char *s, size_t len);
+/* 1..max bytes of [A-Za-z0-9._+:/@-]. */
+bool app_ident_ok(const char *s, size_t len, size_t max);
+void app_hex(char *out, const uint8_t *p, size_t n); /* out has 2n+1 bytes */
+uint32_t app_popcount(uint64_t x);
+uint64_t app_all_seats(uint32_t seats);
+/* Permissive batch limits (what any PBFT replica could have accepted). */
+void app_batch_limits(struct pbft_msg_limits *lim);
+
+/* ---- state machine internals ---- */
+
+void app_index_remove(struct synod_app *a, const uint8_t id[SYNOD_HASH_BYTES]);
+void app_request_index_add(struct synod_app *a, uint32_t slot);
+uint64_t app_tick_decode(const uint8_t *entry);
+struct app_request *app_request_find(const struct synod_app *a, const struct app_state *st,
+                                     const uint8_t id[SYNOD_HASH_BYTES]);
+static inline struct app_slot *app_slots_of(const struct synod_app *a, const struct app_state *st,
+                                            const struct app_request *r)
+{
+	return st->slots + (size_t)(r - st->requests) * a->seats;
+}
+void app_index_rebuild(struct synod_app *a);
+void app_tally_fill(const struct app_request *r, struct synod_tally *out);
+
+/* epoch.c */
+void app_epoch_first(struct synod_app *a);
+void app_epoch_after_decision(struct synod_app *a, struct synod_app_pos pos);
+void app_epoch_after_tick(struct synod_app *a, struct synod_app_pos pos);
+void app_exclusion_equivocation(struct synod_app *a, uint32_t seat, const struct app_request *r,
+                                const struct app_slot *slot, struct synod_app_pos pos);
+void app_participation_record(struct synod_app *a, const struct app_request *r);
+void app_participation_vote(struct synod_app *a, uint32_t seat);
+void app_event(const struct synod_app *a, const struct synod_app_event *ev);
+void app_exclusion_view(const struct app_exclusion *x, struct synod_exclusion *out);
+
+/* Vote checks shared by the state machine and the recount: the signature via
+ * crypto (default synod_sig_verify). */
+int app_vote_sig_check(const struct synod_vote_crypto *crypto, const uint8_t *cluster_id,
+                       const struct synod_vote_envelope *env, const char *buf, const uint8_t *pk);
+
+/* ---- the recount engine (recount.c), used by synod_app_recount and the bundle
+ * verifier: feeds votes of one request in log order ---- */
+
+struct recount_seat {
+	uint8_t status; /* enum app_slot_status */
+	uint8_t verdict;
+	uint8_t digest[SYNOD_HASH_BYTES];
+	uint8_t digest2[SYNOD_HASH_BYTES];
+	struct synod_app_pos pos;
+};
+
+struct recount {
+	const struct synod_cluster *cluster;
+	const struct synod_vote_crypto *crypto;
+	uint8_t request_id[SYNOD_HASH_BYTES];
+	uint64_t epoch;
+	uint64_t eligible;
+	struct synod_tally tally;
+	struct recount_seat seat[SYNOD_APP_SEATS_MAX];
+};
+
+void recount_init(struct recount *rc, const struct synod_cluster *c,
+                  const struct synod_vote_crypto *crypto,
+                  const uint8_t request_id[SYNOD_HASH_BYTES], uint64_t epoch, uint64_t eligible,
+                  uint64_t deadline_ms, struct synod_app_pos at);
+/* Applies one vote payload; returns what became of it (COUNTED or a reason).
+ * *seat gets the vote's seat (UINT32_MAX when malformed). */
+enum synod_vote_reason recount_vote(struct recount *rc, struct synod_app_pos pos,
+                                    const uint8_t *payload, size_t len, uint32_t *seat);
+/* Applies a TICK at log time t. */
+void recount_tick(struct recount *rc, struct synod_app_pos pos, uint64_t t);
+
+/* ---- evidence helpers (evidence.c) ---- */
+
+/* The smallest tree size s in (index, size] for which an RFC 9162 inclusion
+ * path of index has the same shape as in a tree of size leaves. */
+uint64_t app_proof_size_canonical(uint64_t index, uint64_t size);
+/* true when no s in (index, size) shares the shape of (index, size). */
+bool app_proof_size_is_canonical(uint64_t index, uint64_t size);
+
+#endif

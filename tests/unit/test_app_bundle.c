@@ -1,0 +1,599 @@
+/* Evidence bundles: built from the app and a certified log, verified offline.
+ * A bundle that verifies must stop verifying when any byte changes (every
+ * byte of a small bundle, a dense sample of a 33-seat one), when a vote is
+ * dropped, two are reordered, or a vote from another request is swapped in,
+ * and the report must name what failed. */
+#include "tests/unit/test_app_fixture.h"
+
+#include "common/hash.h"
+#include "common/json.h"
+#include "common/merkle.h"
+
+#define HOUR_MS 3600000ull
+
+/* Request A (epoch 0): seat `cheat` equivocates and A is rejected, which
+ * starts epoch 1 with `cheat` excluded. Request B (epoch 1): approved, with
+ * a wrong-epoch vote, the excluded seat's vote, an equivocation, a duplicate
+ * and some rejections on the way. ids get A and B. */
+struct scenario {
+	uint8_t a[32];
+	uint8_t b[32];
+	uint8_t c[32]; /* expired */
+};
+
+static void vote_pair(struct fx *f, uint32_t seat, const uint8_t id[32], uint64_t epoch,
+                      enum synod_verdict v1, uint32_t var1, enum synod_verdict v2, uint32_t var2)
+{
+	uint8_t e1[FX_ENTRY_BYTES], e2[FX_ENTRY_BYTES];
+	size_t l1 = 0, l2 = 0;
+	fx_vote_entry(f, seat, id, epoch, v1, var1, e1, &l1);
+	fx_vote_entry(f, seat, id, epoch, v2, var2, e2, &l2);
+	const uint8_t *entries[2] = {e1, e2};
+	size_t lens[2] = {l1, l2};
+	assert_int_equal(synod_testkit_log_commit_entries(&f->log, f->app, entries, lens, 2, NULL),
+	                 0);
+}
+
+static struct fx *scenario_33(struct scenario *s)
+{
+	struct synod_policy p;
+	synod_policy_defaults(&p);
+	p.epoch_decisions = 1;
+	struct fx *f = fx_new_policy(&p, 11);
+	fx_submit(f, HOUR_MS, 1, s->a);
+	vote_pair(f, 7, s->a, 0, SYNOD_VERDICT_APPROVE, 0, SYNOD_VERDICT_REJECT, 0);
+	fx_votes(f, 20, 31, s->a, 0, SYNOD_VERDICT_REJECT, 4);
+	assert_int_equal(fx_tally(f, s->a).outcome, SYNOD_OUTCOME_REJECTED);
+	assert_int_equal(fx_epoch(f), 1);
+	fx_submit(f, HOUR_MS, 2, s->b);
+	fx_votes(f, 24, 33, s->b, 1, SYNOD_VERDICT_REJECT, 5);
+	fx_vote(f, 1, s->b, 0, SYNOD_VERDICT_APPROVE, 0); /* wrong epoch */
+	fx_vote(f, 7, s->b, 1, SYNOD_VERDICT_APPROVE, 0); /* excluded */
+	vote_pair(f, 2, s->b, 1, SYNOD_VERDICT_APPROVE, 0, SYNOD_VERDICT_APPROVE, 9);
+	fx_votes(f, 0, 2, s->b, 1, SYNOD_VERDICT_APPROVE, 2);
+	fx_vote(f, 1, s->b, 1, SYNOD_VERDICT_APPROVE, 0); /* duplicate */
+	fx_votes(f, 3, 7, s->b, 1, SYNOD_VERDICT_APPROVE, 3);
+	fx_votes(f, 8, 24, s->b, 1, SYNOD_VERDICT_APPROVE, 6);
+	struct synod_tally t = fx_tally(f, s->b);
+	assert_int_equal(t.outcome, SYNOD_OUTCOME_APPROVED);
+	assert_int_equal(t.approvals, 22);
+	assert_int_equal(t.rejections, 9);
+	fx_vote(f, 0, s->b, 1, SYNOD_VERDICT_APPROVE, 0); /* late: not in the bundle */
+	assert_int_equal(fx_last_reason(f), SYNOD_VOTE_DUPLICATE);
+	fx_submit(f, 5000, 3, s->c);
+	assert_int_equal(fx_epoch(f), 2);
+	fx_votes(f, 0, 4, s->c, 2, SYNOD_VERDICT_APPROVE, 4);
+	fx_tick(f, f->now_ms + 5000);
+	assert_int_equal(fx_tally(f, s->c).outcome, SYNOD_OUTCOME_EXPIRED);
+	return f;
+}
+
+/* Commits the votes (seat, epoch, verdict, variant) as one batch. */
+struct vspec {
+	uint32_t seat;
+	uint64_t epoch;
+	enum synod_verdict verdict;
+	uint32_t variant;
+};
+
+static void vote_batch(struct fx *f, const uint8_t id[32], const struct vspec *v, uint32_t n)
+{
+	static uint8_t bufs[8][FX_ENTRY_BYTES];
+	const uint8_t *entries[8];
+	size_t lens[8];
+	assert_true(n <= 8);
+	for (uint32_t i = 0; i < n; i++) {
+		fx_vote_entry(f, v[i].seat, id, v[i].epoch, v[i].verdict, v[i].variant, bufs[i],
+		              &lens[i]);
+		entries[i] = bufs[i];
+	}
+	assert_int_equal(synod_testkit_log_commit_entries(&f->log, f->app, entries, lens, n, NULL),
+	                 0);
+}
+
+/* The same shape on 7 seats (threshold 5) in few batches, small enough to
+ * mutate every byte of its bundles. */
+static struct fx *scenario_7(struct scenario *s)
+{
+	struct synod_policy p;
+	synod_policy_defaults(&p);
+	p.seats = 7;
+	p.threshold = 5;
+	p.epoch_decisions = 1;
+	struct fx *f = fx_new_policy(&p, 12);
+	const enum synod_verdict ok = SYNOD_VERDICT_APPROVE, no = SYNOD_VERDICT_REJECT;
+	fx_submit(f, HOUR_MS, 1, s->a);
+	const struct vspec a[] = {{6, 0, ok, 0}, {0, 0, no, 0}, {6, 0, no, 0}, {1, 0, no, 0}};
+	vote_batch(f, s->a, a, 4); /* seat 6 equivocates; rejected at seat 1's vote */
+	assert_int_equal(fx_tally(f, s->a).outcome, SYNOD_OUTCOME_REJECTED);
+	fx_submit(f, HOUR_MS, 2, s->b);
+	const struct vspec b1[] = {
+	    {0, 0, ok, 0}, {6, 1, ok, 0}, {0, 1, ok, 0}, {1, 1, ok, 0}, {2, 1, no, 0}};
+	const struct vspec b2[] = {{1, 1, ok, 0}, {3, 1, ok, 0}, {4, 1, ok, 0}, {5, 1, ok, 0}};
+	vote_batch(f, s->b, b1, 5); /* wrong epoch, excluded seat, three votes */
+	vote_batch(f, s->b, b2, 4); /* a duplicate, approvals 3..5 */
+	assert_int_equal(fx_tally(f, s->b).outcome, SYNOD_OUTCOME_APPROVED);
+	return f;
+}
+
+static void expect_valid(const struct fx *f, const char *bundle, size_t len)
+{
+	struct fx_report rep;
+	int rc = fx_verify(f, bundle, len, &rep);
+	if (rc != 0) {
+		fail_msg("bundle does not verify:\n%s", rep.text);
+	}
+	assert_int_equal(rep.count, 0);
+}
+
+static void bundle_builds_and_verifies(void **state)
+{
+	(void)state;
+	struct scenario s;
+	struct fx *f = scenario_33(&s);
+	const uint8_t *ids[3] = {s.a, s.b, s.c};
+	static const enum synod_outcome want[3] = {SYNOD_OUTCOME_REJECTED, SYNOD_OUTCOME_APPROVED,
+	                                           SYNOD_OUTCOME_EXPIRED};
+	for (int i = 0; i < 3; i++) {
+		size_t len = 0;
+		char *b = fx_bundle(f, ids[i], &len);
+		expect_valid(f, b, len);
+		struct synod_bundle_summary sum;
+		assert_int_equal(synod_bundle_verify(b, len, &f->kit.cluster, &sum, NULL, NULL), 0);
+		assert_int_equal(sum.outcome, want[i]);
+		assert_memory_equal(sum.request_id, ids[i], 32);
+		/* canonical: parsing it back as canonical succeeds */
+		struct json_object *o = NULL;
+		assert_int_equal(synod_json_parse_canonical(&o, b, len, NULL, 0), 0);
+		json_object_put(o);
+		free(b);
+	}
+	size_t len = 0;
+	char *b = fx_bundle(f, s.b, &len);
+	struct synod_bundle_summary sum;
+	assert_int_equal(synod_bundle_verify(b, len, &f->kit.cluster, &sum, NULL, NULL), 0);
+	assert_int_equal(sum.approvals, 22);
+	assert_int_equal(sum.rejections, 9);
+	assert_int_equal(sum.votes, 31);
+	assert_int_equal(sum.ignored, 5); /* wrong epoch, excluded, 2 x equivocation, duplicate */
+	assert_int_equal(sum.epoch, 1);
+	assert_non_null(strstr(b, "\"reason\":\"wrong_epoch\""));
+	assert_non_null(strstr(b, "\"reason\":\"excluded_seat\""));
+	assert_non_null(strstr(b, "\"reason\":\"duplicate\""));
+	assert_non_null(strstr(b, "\"kind\":\"equivocation\""));
+	free(b);
+	fx_free(f);
+}
+
+/* An open request has no bundle; a missing batch stops the build. */
+static void bundle_build_errors(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new();
+	uint8_t id[32];
+	char *out = NULL;
+	size_t len = 0;
+	fx_submit(f, HOUR_MS, 1, id);
+	assert_int_equal(
+	    synod_bundle_build(f->app, id, synod_testkit_log_lookup, &f->log, &out, &len, NULL, 0),
+	    SYNOD_ESTATE);
+	fx_votes(f, 0, 22, id, 0, SYNOD_VERDICT_APPROVE, 11);
+	struct synod_testkit_log empty;
+	synod_testkit_log_init(&empty, &f->kit);
+	char err[256] = "";
+	assert_int_equal(synod_bundle_build(f->app, id, synod_testkit_log_lookup, &empty, &out,
+	                                    &len, err, sizeof err),
+	                 SYNOD_ENOTFOUND);
+	assert_non_null(strstr(err, "no committed batch"));
+	uint8_t other[32] = {9};
+	assert_int_equal(synod_bundle_build(f->app, other, synod_testkit_log_lookup, &f->log, &out,
+	                                    &len, NULL, 0),
+	                 SYNOD_ENOTFOUND);
+	assert_null(out);
+	fx_free(f);
+}
+
+/* Changes one byte at each of positions [0, len) step stride (XOR mask) and
+ * expects every result to fail verification. */
+static void mutate_bytes(const struct fx *f, const char *bundle, size_t len, size_t stride,
+                         uint8_t mask)
+{
+	char *m = malloc(len);
+	assert_non_null(m);
+	size_t survivors = 0;
+	for (size_t i = 0; i < len; i += stride) {
+		memcpy(m, bundle, len);
+		m[i] = (char)(m[i] ^ mask);
+		if (synod_bundle_verify(m, len, &f->kit.cluster, NULL, NULL, NULL) == 0) {
+			if (survivors++ < 5) {
+				size_t from = i > 40 ? i - 40 : 0;
+				print_error("byte %zu (^0x%02x) still verifies: ...%.80s...\n", i,
+				            mask, m + from);
+			}
+		}
+	}
+	free(m);
+	assert_int_equal(survivors, 0);
+}
+
+static void bundle_every_byte_matters_small(void **state)
+{
+	(void)state;
+	struct scenario s;
+	struct fx *f = scenario_7(&s);
+	size_t len = 0;
+	char *b = fx_bundle(f, s.b, &len);
+	expect_valid(f, b, len);
+	mutate_bytes(f, b, len, 1, 0x01);
+	mutate_bytes(f, b, len, 7, 0x20);
+	mutate_bytes(f, b, len, 11, 0x80);
+	free(b);
+	b = fx_bundle(f, s.a, &len);
+	expect_valid(f, b, len);
+	mutate_bytes(f, b, len, 1, 0x01);
+	free(b);
+	fx_free(f);
+}
+
+static void bundle_dense_sample_33(void **state)
+{
+	(void)state;
+	struct scenario s;
+	struct fx *f = scenario_33(&s);
+	size_t len = 0;
+	char *b = fx_bundle(f, s.b, &len);
+	mutate_bytes(f, b, len, 31, 0x01);
+	mutate_bytes(f, b, len, 67, 0x04);
+	free(b);
+	b = fx_bundle(f, s.c, &len);
+	mutate_bytes(f, b, len, 17, 0x02);
+	free(b);
+	fx_free(f);
+}
+
+/* ---- structural edits ---- */
+
+static char *edit_canonical(struct json_object *root, size_t *len)
+{
+	char *out = NULL;
+	assert_int_equal(synod_json_canonical_signed(root, &out, len), 0);
+	return out;
+}
+
+static struct json_object *parse(const char *b, size_t len)
+{
+	struct json_object *o = NULL;
+	assert_int_equal(synod_json_parse(&o, b, len, NULL, 0), 0);
+	return o;
+}
+
+static void expect_invalid(const struct fx *f, const char *b, size_t len, const char *needle)
+{
+	struct fx_report rep;
+	assert_int_not_equal(fx_verify(f, b, len, &rep), 0);
+	assert_true(rep.count > 0);
+	if (needle != NULL && strstr(rep.text, needle) == NULL) {
+		fail_msg("report lacks \"%s\":\n%s", needle, rep.text);
+	}
+}
+
+static void bundle_drop_a_vote(void **state)
+{
+	(void)state;
+	struct scenario s;
+	struct fx *f = scenario_33(&s);
+	size_t len = 0;
+	char *b = fx_bundle(f, s.b, &len);
+	struct json_object *votes = NULL;
+	for (size_t k = 0; k < 31; k += 5) {
+		struct json_object *root = parse(b, len);
+		assert_true(json_object_object_get_ex(root, "votes", &votes));
+		assert_int_equal(json_object_array_del_idx(votes, k, 1), 0);
+		size_t elen = 0;
+		char *e = edit_canonical(root, &elen);
+		expect_invalid(f, e, elen, NULL);
+		free(e);
+		json_object_put(root);
+	}
+	/* dropping an ignored vote (the second of an equivocation) */
+	struct json_object *root = parse(b, len);
+	struct json_object *ignored = NULL;
+	assert_true(json_object_object_get_ex(root, "ignored", &ignored));
+	size_t n = json_object_array_length(ignored);
+	for (size_t k = 0; k < n; k++) {
+		struct json_object *r = NULL;
+		json_object_object_get_ex(json_object_array_get_idx(ignored, k), "reason", &r);
+		if (strcmp(json_object_get_string(r), "equivocation") == 0) {
+			assert_int_equal(json_object_array_del_idx(ignored, k, 1), 0);
+			break;
+		}
+	}
+	size_t elen = 0;
+	char *e = edit_canonical(root, &elen);
+	expect_invalid(f, e, elen, "listed as equivocation, but it is counted");
+	free(e);
+	json_object_put(root);
+	free(b);
+	fx_free(f);
+}
+
+static void bundle_reorder_votes(void **state)
+{
+	(void)state;
+	struct scenario s;
+	struct fx *f = scenario_33(&s);
+	size_t len = 0;
+	char *b = fx_bundle(f, s.b, &len);
+	struct json_object *root = parse(b, len);
+	struct json_object *votes = NULL;
+	assert_true(json_object_object_get_ex(root, "votes", &votes));
+	struct json_object *v0 = json_object_get(json_object_array_get_idx(votes, 0));
+	struct json_object *v1 = json_object_get(json_object_array_get_idx(votes, 1));
+	json_object_array_put_idx(votes, 0, v1);
+	json_object_array_put_idx(votes, 1, v0);
+	size_t elen = 0;
+	char *e = edit_canonical(root, &elen);
+	expect_invalid(f, e, elen, "not after the previous one in log order");
+	free(e);
+	json_object_put(root);
+	free(b);
+	fx_free(f);
+}
+
+/* Replaces vote k of `into` with vote j of `from` (and adds its batch). */
+static char *swap_in(const char *into, size_t into_len, const char *from, size_t from_len, size_t k,
+                     size_t j, size_t *out_len)
+{
+	struct json_object *dst = parse(into, into_len);
+	struct json_object *src = parse(from, from_len);
+	struct json_object *dv = NULL, *sv = NULL, *db = NULL, *sb = NULL;
+	assert_true(json_object_object_get_ex(dst, "votes", &dv));
+	assert_true(json_object_object_get_ex(src, "votes", &sv));
+	assert_true(json_object_object_get_ex(dst, "batches", &db));
+	assert_true(json_object_object_get_ex(src, "batches", &sb));
+	struct json_object *vote = json_object_array_get_idx(sv, j);
+	json_object_array_put_idx(dv, k, json_object_get(vote));
+	/* the batch that holds it, so that its Merkle path checks */
+	struct json_object *pos = NULL, *seq = NULL;
+	json_object_object_get_ex(vote, "position", &pos);
+	json_object_object_get_ex(pos, "seq", &seq);
+	int64_t want = json_object_get_int64(seq);
+	for (size_t i = 0; i < json_object_array_length(sb); i++) {
+		struct json_object *bt = json_object_array_get_idx(sb, i), *bs = NULL;
+		json_object_object_get_ex(bt, "seq", &bs);
+		if (json_object_get_int64(bs) == want) {
+			json_object_array_add(db, json_object_get(bt));
+		}
+	}
+	char *out = edit_canonical(dst, out_len);
+	json_object_put(dst);
+	json_object_put(src);
+	return out;
+}
+
+static void bundle_swap_in_other_request_vote(void **state)
+{
+	(void)state;
+	struct scenario s;
+	struct fx *f = scenario_33(&s);
+	size_t lb = 0, lc = 0, le = 0;
+	char *b = fx_bundle(f, s.b, &lb);
+	char *c = fx_bundle(f, s.c, &lc);
+	/* C's first vote (seat 0, epoch 1, APPROVE) in place of B's vote of seat 0 */
+	struct json_object *root = parse(b, lb), *votes = NULL;
+	assert_true(json_object_object_get_ex(root, "votes", &votes));
+	size_t k = SIZE_MAX;
+	for (size_t i = 0; i < json_object_array_length(votes); i++) {
+		struct json_object *seat = NULL;
+		json_object_object_get_ex(json_object_array_get_idx(votes, i), "seat", &seat);
+		if (json_object_get_int64(seat) == 0) {
+			k = i;
+		}
+	}
+	json_object_put(root);
+	assert_true(k != SIZE_MAX);
+	char *e = swap_in(b, lb, c, lc, k, 0, &le);
+	expect_invalid(f, e, le, "listed as counted, but it is unknown_request");
+	free(e);
+	free(b);
+	free(c);
+	fx_free(f);
+}
+
+/* RFC 9162 paths verify against several tree sizes; only the smallest is
+ * accepted, so no number in a bundle escapes a check. Every position's
+ * proof_size, raised by 1..3, fails; some of those raises keep the path valid
+ * and are caught only by the canonical size check. */
+static void bundle_proof_size_bound(void **state)
+{
+	(void)state;
+	struct scenario s;
+	struct fx *f = scenario_33(&s);
+	size_t len = 0;
+	char *b = fx_bundle(f, s.b, &len);
+	struct json_object *root = parse(b, len), *votes = NULL;
+	assert_true(json_object_object_get_ex(root, "votes", &votes));
+	uint32_t by_canonical_check = 0;
+	for (size_t i = 0; i < json_object_array_length(votes); i++) {
+		struct json_object *pos = NULL, *size = NULL;
+		json_object_object_get_ex(json_object_array_get_idx(votes, i), "position", &pos);
+		json_object_object_get_ex(pos, "proof_size", &size);
+		int64_t n = json_object_get_int64(size);
+		for (int64_t d = 1; d <= 3; d++) {
+			json_object_set_int64(size, n + d);
+			size_t elen = 0;
+			char *e = edit_canonical(root, &elen);
+			struct fx_report rep;
+			assert_int_not_equal(fx_verify(f, e, elen, &rep), 0);
+			if (strstr(rep.text, "not a canonical leaf position") != NULL &&
+			    strstr(rep.text, "Merkle path") == NULL) {
+				by_canonical_check++;
+			}
+			free(e);
+		}
+		json_object_set_int64(size, n);
+	}
+	assert_true(by_canonical_check > 0);
+	json_object_put(root);
+	free(b);
+	fx_free(f);
+}
+
+/* An ignored vote may only carry a reason a bundle can list. */
+static void bundle_ignored_reasons(void **state)
+{
+	(void)state;
+	struct scenario s;
+	struct fx *f = scenario_33(&s);
+	size_t len = 0;
+	char *b = fx_bundle(f, s.b, &len);
+	static const char *const never[] = {"unknown_request", "bad_signature", "closed_request",
+	                                    "counted", "malformed"};
+	for (size_t k = 0; k < sizeof never / sizeof never[0]; k++) {
+		struct json_object *root = parse(b, len), *ignored = NULL;
+		assert_true(json_object_object_get_ex(root, "ignored", &ignored));
+		struct json_object *item = json_object_array_get_idx(ignored, 0);
+		json_object_object_add(item, "reason", json_object_new_string(never[k]));
+		size_t elen = 0;
+		char *e = edit_canonical(root, &elen);
+		char needle[96];
+		snprintf(needle, sizeof needle, "reason %s is never listed in a bundle", never[k]);
+		expect_invalid(f, e, elen, needle);
+		free(e);
+		json_object_put(root);
+	}
+	free(b);
+	fx_free(f);
+}
+
+/* Two forged signatures are two failures, each naming its seat. */
+static void bundle_reports_every_failure(void **state)
+{
+	(void)state;
+	struct scenario s;
+	struct fx *f = scenario_33(&s);
+	size_t len = 0;
+	char *b = fx_bundle(f, s.b, &len);
+	struct json_object *root = parse(b, len), *votes = NULL;
+	assert_true(json_object_object_get_ex(root, "votes", &votes));
+	uint32_t seats[2];
+	for (size_t i = 0; i < 2; i++) {
+		struct json_object *v = json_object_array_get_idx(votes, 3 + 10 * i);
+		struct json_object *env = NULL, *seat = NULL;
+		json_object_object_get_ex(v, "envelope", &env);
+		json_object_object_get_ex(v, "seat", &seat);
+		seats[i] = (uint32_t)json_object_get_int64(seat);
+		/* another valid-looking signature: the first one's */
+		struct json_object *other = NULL, *oenv = NULL, *sig = NULL;
+		other = json_object_array_get_idx(votes, 0);
+		json_object_object_get_ex(other, "envelope", &oenv);
+		json_object_object_get_ex(oenv, "sig", &sig);
+		json_object_object_add(env, "sig", json_object_get(sig));
+	}
+	size_t elen = 0;
+	char *e = edit_canonical(root, &elen);
+	struct fx_report rep;
+	assert_int_not_equal(fx_verify(f, e, elen, &rep), 0);
+	for (size_t i = 0; i < 2; i++) {
+		char needle[96];
+		snprintf(needle, sizeof needle, "signature does not verify under seat %u's key",
+		         seats[i]);
+		if (strstr(rep.text, needle) == NULL) {
+			fail_msg("report lacks \"%s\":\n%s", needle, rep.text);
+		}
+	}
+	assert_non_null(strstr(rep.text, "tally: approvals is 22"));
+	free(e);
+	json_object_put(root);
+	free(b);
+	fx_free(f);
+}
+
+/* Certificates: a bundle checked against another cluster's replica keys, or
+ * built from batches certified by only 2f replicas, does not verify. */
+static void bundle_certificates_checked(void **state)
+{
+	(void)state;
+	struct scenario s;
+	struct fx *f = scenario_7(&s);
+	size_t len = 0;
+	char *b = fx_bundle(f, s.b, &len);
+	struct synod_cluster other = f->kit.cluster;
+	other.replica_keys[1][0] ^= 1;
+	struct fx_report rep;
+	memset(&rep, 0, sizeof rep);
+	assert_int_not_equal(synod_bundle_verify(b, len, &other, NULL, fx_report_cb, &rep), 0);
+	assert_non_null(strstr(rep.text, "commit certificate does not verify"));
+	other = f->kit.cluster;
+	other.cluster_id[0] ^= 1;
+	memset(&rep, 0, sizeof rep);
+	assert_int_not_equal(synod_bundle_verify(b, len, &other, NULL, fx_report_cb, &rep), 0);
+	assert_non_null(strstr(rep.text, "cluster_id is not this cluster's"));
+	free(b);
+	for (uint64_t i = 0; i < f->log.count; i++) {
+		f->log.batches[i].cert_count = 2; /* 2f of 4 */
+	}
+	b = fx_bundle(f, s.b, &len);
+	expect_invalid(f, b, len, "needs 3 (2f+1)");
+	free(b);
+	fx_free(f);
+}
+
+/* Oversized and non-canonical inputs are refused with a reason. */
+static void bundle_garbage(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new();
+	expect_invalid(f, "{}", 2, "field \"format\" is missing");
+	expect_invalid(f, "{ }", 3, "not canonical");
+	expect_invalid(f, "[]", 2, "expected an object");
+	expect_invalid(f, "", 0, "not canonical");
+	fx_free(f);
+}
+
+/* The bundle's batch digests are the PBFT batch digests (RFC 9162 roots). */
+static void batch_digest_is_merkle_root(void **state)
+{
+	(void)state;
+	uint8_t e1[] = {3, 0, 0, 0, 0, 0, 0, 0, 1}, e2[] = {2, '{', '}'};
+	const uint8_t *entries[2] = {e1, e2};
+	size_t lens[2] = {sizeof e1, sizeof e2};
+	uint8_t batch[64], root[32], digest[32];
+	size_t len = 0;
+	assert_int_equal(synod_testkit_batch(batch, sizeof batch, &len, entries, lens, 2), 0);
+	assert_int_equal(synod_batch_merkle_root(root, batch, len), 0);
+	uint8_t leaves[2][32];
+	synod_merkle_leaf_hash(leaves[0], e1, sizeof e1);
+	synod_merkle_leaf_hash(leaves[1], e2, sizeof e2);
+	uint8_t want[32];
+	synod_merkle_node_hash(want, leaves[0], leaves[1]);
+	assert_memory_equal(root, want, 32);
+	uint8_t empty[4] = {0, 0, 0, 0};
+	assert_int_equal(synod_batch_merkle_root(root, empty, 4), 0);
+	synod_sha256(want, "", 0);
+	assert_memory_equal(root, want, 32);
+	/* and the digest COMMITs sign is the same two-leaf root */
+	pbft_batch_digest(digest, batch, len);
+	synod_merkle_node_hash(want, leaves[0], leaves[1]);
+	assert_memory_equal(digest, want, 32);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(bundle_builds_and_verifies),
+	    cmocka_unit_test(bundle_build_errors),
+	    cmocka_unit_test(bundle_every_byte_matters_small),
+	    cmocka_unit_test(bundle_dense_sample_33),
+	    cmocka_unit_test(bundle_drop_a_vote),
+	    cmocka_unit_test(bundle_reorder_votes),
+	    cmocka_unit_test(bundle_swap_in_other_request_vote),
+	    cmocka_unit_test(bundle_proof_size_bound),
+	    cmocka_unit_test(bundle_ignored_reasons),
+	    cmocka_unit_test(bundle_reports_every_failure),
+	    cmocka_unit_test(bundle_certificates_checked),
+	    cmocka_unit_test(bundle_garbage),
+	    cmocka_unit_test(batch_digest_is_merkle_root),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
