@@ -13,6 +13,7 @@
 #include "common/log.h"
 
 #include <inttypes.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,8 @@ struct bench_result {
 	double bytes_per_batch;
 	double verifies_per_entry;
 	double signs_per_entry;
+	double bound_entries_per_s; /* if the one core did nothing but this row's crypto */
+	double bound_fraction;
 };
 
 static double bench_now(void)
@@ -42,6 +45,46 @@ static double bench_now(void)
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
+
+/* Ed25519 on one core, measured in this run on 52-byte messages (the signed
+ * part of a PBFT core): the bound every row is compared with. */
+static double bench_sign_per_s, bench_verify_per_s;
+
+static void bench_crypto_bound(void)
+{
+	uint8_t pk[32], sk[64], sig[64], msg[52] = {1};
+	crypto_sign_ed25519_keypair(pk, sk);
+	double t0 = bench_now();
+	uint64_t n = 0;
+	while (bench_now() - t0 < 0.5) {
+		for (int i = 0; i < 100; i++, n++) {
+			msg[0] = (uint8_t)n;
+			crypto_sign_ed25519_detached(sig, NULL, msg, sizeof msg, sk);
+		}
+	}
+	bench_sign_per_s = (double)n / (bench_now() - t0);
+	t0 = bench_now();
+	n = 0;
+	int bad = 0;
+	while (bench_now() - t0 < 0.5) {
+		for (int i = 0; i < 100; i++, n++) {
+			bad |= crypto_sign_ed25519_verify_detached(sig, msg, sizeof msg, pk);
+		}
+	}
+	bench_verify_per_s = (double)n / (bench_now() - t0);
+	if (bad != 0) {
+		fprintf(stderr, "synod-bench-pbft: self-check signature failed\n");
+	}
+}
+
+static void bench_bound(struct bench_result *r)
+{
+	double per_entry_s = r->verifies_per_entry / bench_verify_per_s +
+			     r->signs_per_entry / bench_sign_per_s;
+	r->bound_entries_per_s = per_entry_s > 0 ? 1.0 / per_entry_s : 0;
+	r->bound_fraction = r->bound_entries_per_s > 0 ? r->entries_per_s / r->bound_entries_per_s : 0;
+}
+
 
 static int bench_cluster(struct sim_cluster **c, uint32_t n, uint32_t batch)
 {
@@ -129,29 +172,32 @@ static int bench_one(uint32_t n, uint32_t batch, struct bench_result *r)
 	return 0;
 }
 
-static void bench_print(const struct bench_result *r)
+static void bench_print(struct bench_result *r)
 {
-	printf(
-	    "%3u %6u %8" PRIu64 " %8" PRIu64 " %8.2f %12.1f %12.1f %10.1f %12.0f %10.2f %10.2f\n",
-	    r->n, r->batch, r->batches, r->entries, r->seconds, r->batches_per_s, r->entries_per_s,
-	    r->msgs_per_batch, r->bytes_per_batch, r->verifies_per_entry, r->signs_per_entry);
+	bench_bound(r);
+	printf("%3u %6u %8" PRIu64 " %8" PRIu64 " %8.2f %12.1f %12.1f %10.1f %12.0f %10.2f %10.2f "
+	       "%12.0f %8.2f\n",
+	       r->n, r->batch, r->batches, r->entries, r->seconds, r->batches_per_s, r->entries_per_s,
+	       r->msgs_per_batch, r->bytes_per_batch, r->verifies_per_entry, r->signs_per_entry,
+	       r->bound_entries_per_s, r->bound_fraction);
 }
 
 static void bench_summary(const struct bench_result *res, uint32_t count)
 {
-	printf("bench=pbft crypto=ed25519");
+	printf("bench=pbft crypto=ed25519 verify_per_s=%.0f sign_per_s=%.0f", bench_verify_per_s,
+	       bench_sign_per_s);
 	for (uint32_t i = 0; i < count; i++) {
 		const struct bench_result *r = &res[i];
-		if (r->batch == 16 || r->batch == 128) {
-			printf(" n%u_b%u_batches_per_s=%.1f", r->n, r->batch, r->batches_per_s);
-		}
+		printf(" n%u_b%u_batches_per_s=%.1f n%u_b%u_entries_per_s=%.0f n%u_b%u_bound_fraction=%.2f",
+		       r->n, r->batch, r->batches_per_s, r->n, r->batch, r->entries_per_s, r->n,
+		       r->batch, r->bound_fraction);
 	}
 	for (uint32_t i = 0; i < count; i++) {
 		const struct bench_result *r = &res[i];
-		if (r->batch == 16) {
-			printf(" n%u_msgs_per_batch=%.1f n%u_verifies_per_entry_b16=%.2f", r->n,
-			       r->msgs_per_batch, r->n, r->verifies_per_entry);
-		}
+		printf(" n%u_b%u_msgs_per_batch=%.1f n%u_b%u_bytes_per_batch=%.0f "
+		       "n%u_b%u_verifies_per_entry=%.2f",
+		       r->n, r->batch, r->msgs_per_batch, r->n, r->batch, r->bytes_per_batch, r->n,
+		       r->batch, r->verifies_per_entry);
 	}
 	printf("\n");
 }
@@ -165,11 +211,19 @@ int main(void)
 	if (getenv("SYNOD_LOG_LEVEL") == NULL) {
 		synod_log_level_set(SYNOD_LOG_OFF);
 	}
+	if (sodium_init() < 0) {
+		return 1;
+	}
+	bench_crypto_bound();
 	printf("synod-bench-pbft: real Ed25519, no faults, %u committed batches per row\n",
 	       BENCH_BATCHES);
-	printf("%3s %6s %8s %8s %8s %12s %12s %10s %12s %10s %10s\n", "n", "batch", "batches",
-	       "entries", "seconds", "batches/s", "entries/s", "msgs/batch", "bytes/batch",
-	       "verif/ent", "signs/ent");
+	printf("crypto bound (this run, one core, 52-byte messages): verify %.0f/s, sign %.0f/s;\n"
+	       "bound = 1 / (verif/ent / verify_per_s + signs/ent / sign_per_s): the entries/s of\n"
+	       "one core doing nothing but the row's signature work (all n replicas run on it)\n",
+	       bench_verify_per_s, bench_sign_per_s);
+	printf("%3s %6s %8s %8s %8s %12s %12s %10s %12s %10s %10s %12s %8s\n", "n", "batch",
+	       "batches", "entries", "seconds", "batches/s", "entries/s", "msgs/batch", "bytes/batch",
+	       "verif/ent", "signs/ent", "bound ent/s", "fraction");
 	for (uint32_t i = 0; i < 3; i++) {
 		for (uint32_t j = 0; j < 3; j++) {
 			if (bench_one(ns[i], batches[j], &res[count]) != 0) {
