@@ -20,12 +20,9 @@
 __attribute__((format(printf, 3, 4))) static void config_msg(char *errmsg, size_t errmsg_len,
                                                              const char *fmt, ...)
 {
-	if (errmsg == NULL || errmsg_len == 0) {
-		return;
-	}
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(errmsg, errmsg_len, fmt, ap);
+	synod_verrf(errmsg, errmsg_len, fmt, ap);
 	va_end(ap);
 }
 

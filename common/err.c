@@ -1,5 +1,7 @@
 #include "common/err.h"
 
+#include <stdio.h>
+
 const char *synod_strerror(int err)
 {
 	switch ((enum synod_err)err) {
@@ -39,4 +41,20 @@ const char *synod_strerror(int err)
 	case SYNOD_ECERT: return "certificate invalid";
 	}
 	return "unknown error";
+}
+
+void synod_verrf(char *errmsg, size_t errmsg_len, const char *fmt, va_list ap)
+{
+	if (errmsg != NULL && errmsg_len > 0) {
+		vsnprintf(errmsg, errmsg_len, fmt, ap);
+	}
+}
+
+int synod_errf(char *errmsg, size_t errmsg_len, int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	synod_verrf(errmsg, errmsg_len, fmt, ap);
+	va_end(ap);
+	return err;
 }

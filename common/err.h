@@ -55,4 +55,16 @@ enum synod_err {
 /* Returns a static, human-readable description of err (never NULL). */
 const char *synod_strerror(int err);
 
+#include <stdarg.h>
+#include <stddef.h>
+
+/* Formats a message into errmsg (errmsg_len bytes; nothing when errmsg is
+ * NULL or errmsg_len is 0) and returns err, so an error path is one line:
+ *     return synod_errf(errmsg, errmsg_len, SYNOD_ECONFIG, "%s: ...", path); */
+int synod_errf(char *errmsg, size_t errmsg_len, int err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* The same with a va_list; returns nothing. */
+void synod_verrf(char *errmsg, size_t errmsg_len, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
 #endif

@@ -22,12 +22,9 @@ static _Atomic int sign_sodium_ready;
 
 void synod_sign_errf(char *errmsg, size_t errmsg_len, const char *fmt, ...)
 {
-	if (errmsg == NULL || errmsg_len == 0) {
-		return;
-	}
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(errmsg, errmsg_len, fmt, ap);
+	synod_verrf(errmsg, errmsg_len, fmt, ap);
 	va_end(ap);
 }
 

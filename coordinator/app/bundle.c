@@ -108,7 +108,7 @@ static int bundle_collect_exclusions(struct bundle_ctx *b)
 			}
 		}
 		if (found == NULL) {
-			return app_fail(
+			return synod_errf(
 			    b->errmsg, b->errmsg_len, SYNOD_ENOTFOUND,
 			    "bundle: the exclusion of seat %u in epoch %llu is no longer "
 			    "kept",
@@ -207,7 +207,7 @@ static int bundle_batch_json(struct bundle_ctx *b, uint64_t seq, const uint8_t r
 	struct pbft_core first;
 	if (bb->cert_count == 0 || bb->cert == NULL || pbft_core_decode(&first, bb->cert) != 0 ||
 	    memcmp(first.digest, root, SYNOD_HASH_BYTES) != 0) {
-		return app_fail(b->errmsg, b->errmsg_len, SYNOD_ECERT,
+		return synod_errf(b->errmsg, b->errmsg_len, SYNOD_ECERT,
 		                "bundle: the commit certificate for seq %llu does not name the "
 		                "batch's Merkle root (is pbft_batch_digest the RFC 9162 root?)",
 		                (unsigned long long)seq);
@@ -288,7 +288,7 @@ static int bundle_batch_items(struct bundle_ctx *b, uint32_t first, uint32_t end
 		size_t proof_len = 0;
 		uint32_t i = it->pos.index;
 		if (i >= lv.count || bundle_item_entry(b, it, lv.entry[i], lv.len[i]) != 0) {
-			rc = app_fail(b->errmsg, b->errmsg_len, SYNOD_EINVAL,
+			rc = synod_errf(b->errmsg, b->errmsg_len, SYNOD_EINVAL,
 			              "bundle: seq %llu index %u is not the entry the app recorded",
 			              (unsigned long long)seq, i);
 			break;
@@ -303,9 +303,9 @@ static int bundle_batch_items(struct bundle_ctx *b, uint32_t first, uint32_t end
 	}
 	bundle_leaves_free(&lv);
 	if (rc == SYNOD_ENOMEM) {
-		app_fail(b->errmsg, b->errmsg_len, rc, "bundle: out of memory");
+		synod_errf(b->errmsg, b->errmsg_len, rc, "bundle: out of memory");
 	} else if (rc == SYNOD_EINVAL && b->errmsg != NULL && b->errmsg[0] == '\0') {
-		app_fail(b->errmsg, b->errmsg_len, rc, "bundle: the batch at seq %llu is malformed",
+		synod_errf(b->errmsg, b->errmsg_len, rc, "bundle: the batch at seq %llu is malformed",
 		         (unsigned long long)seq);
 	}
 	return rc;
@@ -324,7 +324,7 @@ static int bundle_read_batches(struct bundle_ctx *b, synod_bundle_lookup_fn look
 		memset(&bb, 0, sizeof bb);
 		int rc = lookup(ctx, seq, &bb);
 		if (rc != 0) {
-			return app_fail(b->errmsg, b->errmsg_len, SYNOD_ENOTFOUND,
+			return synod_errf(b->errmsg, b->errmsg_len, SYNOD_ENOTFOUND,
 			                "bundle: no committed batch for seq %llu: %s",
 			                (unsigned long long)seq, synod_strerror(rc));
 		}
@@ -507,16 +507,16 @@ int synod_bundle_build(const struct synod_app *a, const uint8_t request_id[SYNOD
 	}
 	const struct app_request *r = app_request_find(a, a->st, request_id);
 	if (r == NULL) {
-		return app_fail(errmsg, errmsg_len, SYNOD_ENOTFOUND,
+		return synod_errf(errmsg, errmsg_len, SYNOD_ENOTFOUND,
 		                "bundle: the request is unknown or no longer kept");
 	}
 	if (r->outcome == SYNOD_OUTCOME_OPEN) {
-		return app_fail(errmsg, errmsg_len, SYNOD_ESTATE,
+		return synod_errf(errmsg, errmsg_len, SYNOD_ESTATE,
 		                "bundle: the request is still open");
 	}
 	struct bundle_ctx *b = calloc(1, sizeof *b);
 	if (b == NULL) {
-		return app_fail(errmsg, errmsg_len, SYNOD_ENOMEM, "bundle: out of memory");
+		return synod_errf(errmsg, errmsg_len, SYNOD_ENOMEM, "bundle: out of memory");
 	}
 	b->a = a;
 	b->r = r;
@@ -532,12 +532,12 @@ int synod_bundle_build(const struct synod_app *a, const uint8_t request_id[SYNOD
 		rc = synod_json_canonical_signed(root, out, out_len);
 		json_object_put(root);
 		if (rc != 0) {
-			app_fail(errmsg, errmsg_len, rc, "bundle: %s", synod_strerror(rc));
+			synod_errf(errmsg, errmsg_len, rc, "bundle: %s", synod_strerror(rc));
 		} else if (*out_len > SYNOD_APP_BUNDLE_BYTES_MAX) {
 			free(*out);
 			*out = NULL;
 			*out_len = 0;
-			rc = app_fail(errmsg, errmsg_len, SYNOD_ELIMIT,
+			rc = synod_errf(errmsg, errmsg_len, SYNOD_ELIMIT,
 			              "bundle: larger than %u bytes", SYNOD_APP_BUNDLE_BYTES_MAX);
 		}
 	}

@@ -25,16 +25,6 @@ _Static_assert(SYNOD_BASE64URL_LEN(SYNOD_SIG_BYTES) == VOTE_SIG_B64_CHARS + 1u,
 
 /* ---- helpers ---- */
 
-int app_fail(char *errmsg, size_t errmsg_len, int rc, const char *fmt, ...)
-{
-	if (errmsg != NULL && errmsg_len > 0) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(errmsg, errmsg_len, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 int app_json_member(const struct json_object *obj, const char *key, enum json_type type,
                     struct json_object **out)
@@ -125,14 +115,7 @@ uint64_t app_all_seats(uint32_t seats)
 
 void app_batch_limits(struct pbft_msg_limits *lim)
 {
-	memset(lim, 0, sizeof *lim);
-	lim->replicas = PBFT_REPLICAS_MAX;
-	lim->batch_entries_max = PBFT_BATCH_ENTRIES_LIMIT;
-	lim->batch_bytes_max = PBFT_BATCH_BYTES_LIMIT;
-	lim->entry_bytes_max = PBFT_ENTRY_BYTES_LIMIT;
-	lim->window = PBFT_WINDOW_MAX;
-	lim->snapshot_bytes_max = PBFT_SNAPSHOT_BYTES_LIMIT;
-	lim->msg_bytes_max = SYNOD_WIRE_MSG_BYTES_MAX;
+	pbft_msg_limits_max(lim);
 }
 
 int synod_app_pos_cmp(struct synod_app_pos a, struct synod_app_pos b)
@@ -194,7 +177,7 @@ static const char *const artifact_keys[] = {"name", "sha256", NULL};
 static int request_field_err(char *errmsg, size_t errmsg_len, const char *field, int rc,
                              const char *what)
 {
-	return app_fail(errmsg, errmsg_len, rc == 0 ? SYNOD_EINVAL : rc,
+	return synod_errf(errmsg, errmsg_len, rc == 0 ? SYNOD_EINVAL : rc,
 	                "request: field \"%s\": %s", field, what);
 }
 
@@ -220,7 +203,7 @@ static int request_keys_check(const struct json_object *obj, const char *const a
 {
 	const char *bad = NULL;
 	if (!app_json_keys_ok(obj, allowed, &bad)) {
-		return app_fail(errmsg, errmsg_len, SYNOD_EINVAL,
+		return synod_errf(errmsg, errmsg_len, SYNOD_EINVAL,
 		                "request: field \"%s%s%.64s\": unknown field", where,
 		                where[0] != '\0' ? "." : "", bad);
 	}
@@ -315,7 +298,7 @@ static int request_artifacts(const struct json_object *root, struct synod_reques
 	}
 	size_t n = json_object_array_length(arr);
 	if (n == 0 || n > SYNOD_APP_ARTIFACTS_MAX) {
-		return app_fail(errmsg, errmsg_len, SYNOD_EINVAL,
+		return synod_errf(errmsg, errmsg_len, SYNOD_EINVAL,
 		                "request: field \"artifacts\": expected 1..%u artifacts, got %zu",
 		                SYNOD_APP_ARTIFACTS_MAX, n);
 	}
@@ -327,7 +310,7 @@ static int request_artifacts(const struct json_object *root, struct synod_reques
 		}
 		for (uint32_t j = 0; j < i; j++) {
 			if (strcmp(out->artifacts[j].name, out->artifacts[i].name) == 0) {
-				return app_fail(errmsg, errmsg_len, SYNOD_EINVAL,
+				return synod_errf(errmsg, errmsg_len, SYNOD_EINVAL,
 				                "request: field \"artifacts[%u].name\": repeats "
 				                "artifacts[%u].name",
 				                i, j);
@@ -342,7 +325,7 @@ static int request_fields(const struct json_object *root, struct synod_request *
                           size_t errmsg_len)
 {
 	if (!json_object_is_type(root, json_type_object)) {
-		return app_fail(errmsg, errmsg_len, SYNOD_EINVAL,
+		return synod_errf(errmsg, errmsg_len, SYNOD_EINVAL,
 		                "request: expected a JSON object, got %s",
 		                synod_json_type_name(root));
 	}
@@ -392,7 +375,7 @@ int synod_request_decode(struct synod_request *out, uint8_t id[SYNOD_HASH_BYTES]
                          size_t len, char *errmsg, size_t errmsg_len)
 {
 	if (len > SYNOD_APP_REQUEST_BYTES_MAX) {
-		return app_fail(errmsg, errmsg_len, SYNOD_ELIMIT,
+		return synod_errf(errmsg, errmsg_len, SYNOD_ELIMIT,
 		                "request: %zu bytes, more than %u", len,
 		                SYNOD_APP_REQUEST_BYTES_MAX);
 	}
@@ -400,7 +383,7 @@ int synod_request_decode(struct synod_request *out, uint8_t id[SYNOD_HASH_BYTES]
 	char jerr[SYNOD_JSON_ERRMSG_BYTES] = "";
 	int rc = synod_json_parse_canonical(&root, buf, len, jerr, sizeof jerr);
 	if (rc != 0) {
-		return app_fail(errmsg, errmsg_len, rc, "request: %s", jerr);
+		return synod_errf(errmsg, errmsg_len, rc, "request: %s", jerr);
 	}
 	memset(out, 0, sizeof *out);
 	rc = request_fields(root, out, errmsg, errmsg_len);
@@ -463,20 +446,20 @@ int synod_request_encode(const struct synod_request *r, char **out, size_t *len,
 	}
 	struct json_object *root = request_to_json(r);
 	if (root == NULL) {
-		return app_fail(errmsg, errmsg_len, SYNOD_ENOMEM, "request: out of memory");
+		return synod_errf(errmsg, errmsg_len, SYNOD_ENOMEM, "request: out of memory");
 	}
 	char *text = NULL;
 	size_t text_len = 0;
 	int rc = synod_json_canonical_signed(root, &text, &text_len);
 	json_object_put(root);
 	if (rc != 0) {
-		return app_fail(errmsg, errmsg_len, rc, "request: %s", synod_strerror(rc));
+		return synod_errf(errmsg, errmsg_len, rc, "request: %s", synod_strerror(rc));
 	}
 	/* the decoder is the one definition of a valid request */
 	struct synod_request *check = malloc(sizeof *check);
 	if (check == NULL) {
 		free(text);
-		return app_fail(errmsg, errmsg_len, SYNOD_ENOMEM, "request: out of memory");
+		return synod_errf(errmsg, errmsg_len, SYNOD_ENOMEM, "request: out of memory");
 	}
 	rc = synod_request_decode(check, id, text, text_len, errmsg, errmsg_len);
 	free(check);
@@ -498,7 +481,7 @@ static const char *const plugin_keys[] = {"name", "version", NULL};
 
 static int vote_field_err(char *errmsg, size_t errmsg_len, const char *field, const char *what)
 {
-	return app_fail(errmsg, errmsg_len, SYNOD_EINVAL, "vote: field \"%s\": %s", field, what);
+	return synod_errf(errmsg, errmsg_len, SYNOD_EINVAL, "vote: field \"%s\": %s", field, what);
 }
 
 static int vote_member(const struct json_object *obj, const char *key, const char *field,
@@ -627,7 +610,7 @@ static int vote_fields(const struct json_object *root, struct synod_vote_envelop
 	struct json_object *sig;
 	struct json_object *vote;
 	if (!json_object_is_type(root, json_type_object)) {
-		return app_fail(errmsg, errmsg_len, SYNOD_EINVAL,
+		return synod_errf(errmsg, errmsg_len, SYNOD_EINVAL,
 		                "vote: expected a JSON object, got %s", synod_json_type_name(root));
 	}
 	if (!app_json_keys_ok(root, envelope_keys, &bad)) {
@@ -696,20 +679,20 @@ int synod_vote_decode(struct synod_vote_envelope *out, const char *buf, size_t l
                       size_t errmsg_len)
 {
 	if (len > SYNOD_APP_VOTE_BYTES_MAX) {
-		return app_fail(errmsg, errmsg_len, SYNOD_ELIMIT, "vote: %zu bytes, more than %u",
+		return synod_errf(errmsg, errmsg_len, SYNOD_ELIMIT, "vote: %zu bytes, more than %u",
 		                len, SYNOD_APP_VOTE_BYTES_MAX);
 	}
 	struct json_object *root = NULL;
 	char jerr[SYNOD_JSON_ERRMSG_BYTES] = "";
 	int rc = synod_json_parse_canonical(&root, buf, len, jerr, sizeof jerr);
 	if (rc != 0) {
-		return app_fail(errmsg, errmsg_len, rc, "vote: %s", jerr);
+		return synod_errf(errmsg, errmsg_len, rc, "vote: %s", jerr);
 	}
 	memset(out, 0, sizeof *out);
 	rc = vote_fields(root, out, errmsg, errmsg_len);
 	json_object_put(root);
 	if (rc == 0 && vote_signed_span(out, buf, len) != 0) {
-		rc = app_fail(errmsg, errmsg_len, SYNOD_EINVAL, "vote: unexpected envelope layout");
+		rc = synod_errf(errmsg, errmsg_len, SYNOD_EINVAL, "vote: unexpected envelope layout");
 	}
 	return rc;
 }
@@ -752,7 +735,7 @@ int synod_vote_encode(const struct synod_vote *v, char *out, size_t cap, size_t 
 	                 reason, request, v->seat,
 	                 v->verdict == SYNOD_VERDICT_APPROVE ? "APPROVE" : "REJECT");
 	if (n < 0 || (size_t)n >= cap) {
-		return app_fail(errmsg, errmsg_len, SYNOD_ELIMIT, "vote: output buffer too small");
+		return synod_errf(errmsg, errmsg_len, SYNOD_ELIMIT, "vote: output buffer too small");
 	}
 	*len = (size_t)n;
 	return 0;
@@ -790,12 +773,12 @@ int synod_vote_sign(struct synod_signer *s, const struct synod_vote *v, char *ou
 	rc =
 	    synod_signer_sign(s, sig, SYNOD_TAG_VOTE, v->cluster_id, (const uint8_t *)msg, msg_len);
 	if (rc != 0) {
-		return app_fail(errmsg, errmsg_len, rc, "vote: signing failed: %s",
+		return synod_errf(errmsg, errmsg_len, rc, "vote: signing failed: %s",
 		                synod_signer_errmsg(s));
 	}
 	rc = synod_vote_envelope_encode(out, cap, len, msg, msg_len, sig);
 	if (rc != 0) {
-		return app_fail(errmsg, errmsg_len, rc, "vote: output buffer too small");
+		return synod_errf(errmsg, errmsg_len, rc, "vote: output buffer too small");
 	}
 	return 0;
 }

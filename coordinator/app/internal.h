@@ -124,9 +124,6 @@ struct synod_app {
 
 /* ---- helpers (codec.c) ---- */
 
-/* snprintf into errmsg when it is usable; returns rc. */
-int app_fail(char *errmsg, size_t errmsg_len, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
 /* A string member of obj checked for presence and type; SYNOD_ENOTFOUND or
  * SYNOD_EJSON_TYPE. */
 int app_json_member(const struct json_object *obj, const char *key, enum json_type type,

@@ -45,7 +45,7 @@ static const char *policy_key(char *out, size_t cap, const char *prefix, const c
 static int policy_range_err(char *errmsg, size_t errmsg_len, const char *where, const char *field,
                             const char *what)
 {
-	return app_fail(errmsg, errmsg_len, SYNOD_ECONFIG, "%s: key \"%s\": %s", where, field,
+	return synod_errf(errmsg, errmsg_len, SYNOD_ECONFIG, "%s: key \"%s\": %s", where, field,
 	                what);
 }
 
@@ -255,12 +255,12 @@ static int policy_config_text(struct synod_config *c, const char *json, size_t l
 	snprintf(c->path, sizeof c->path, "%s", name != NULL ? name : "(text)");
 	int rc = synod_json_parse(&c->root, json, len, jerr, sizeof jerr);
 	if (rc != 0) {
-		return app_fail(errmsg, errmsg_len, rc, "%s: %s", c->path, jerr);
+		return synod_errf(errmsg, errmsg_len, rc, "%s: %s", c->path, jerr);
 	}
 	if (!json_object_is_type(c->root, json_type_object)) {
 		json_object_put(c->root);
 		c->root = NULL;
-		return app_fail(errmsg, errmsg_len, SYNOD_EJSON_TYPE,
+		return synod_errf(errmsg, errmsg_len, SYNOD_EJSON_TYPE,
 		                "%s: expected a JSON object at the top level", c->path);
 	}
 	return 0;
@@ -331,7 +331,7 @@ static int cluster_members(const struct synod_config *c, const char *array, size
 		for (size_t j = 0; j < i; j++) {
 			if (memcmp(keys[j], keys[i], SYNOD_PUBKEY_BYTES) == 0) {
 				snprintf(key, sizeof key, "%s[%zu].pubkey", array, i);
-				return app_fail(errmsg, errmsg_len, SYNOD_ECONFIG,
+				return synod_errf(errmsg, errmsg_len, SYNOD_ECONFIG,
 				                "%s: key \"%s\": repeats %s[%zu].pubkey", c->path,
 				                key, array, j);
 			}
@@ -358,7 +358,7 @@ static int cluster_from_config(struct synod_cluster *cl, const struct synod_conf
 		                                &replicas, errmsg, errmsg_len);
 	}
 	if (rc == 0 && (replicas - 1) % 3 != 0) {
-		rc = app_fail(errmsg, errmsg_len, SYNOD_ECONFIG,
+		rc = synod_errf(errmsg, errmsg_len, SYNOD_ECONFIG,
 		              "%s: key \"replicas\": %zu replicas is not 3f+1 (4, 7, 10, 13, 16)",
 		              c->path, replicas);
 	}
@@ -407,14 +407,14 @@ int synod_cluster_check(const struct synod_cluster *cl, char *errmsg, size_t err
 	}
 	if (cl->replicas < 4 || cl->replicas > SYNOD_APP_REPLICAS_MAX ||
 	    (cl->replicas - 1) % 3 != 0) {
-		return app_fail(errmsg, errmsg_len, SYNOD_ECONFIG,
+		return synod_errf(errmsg, errmsg_len, SYNOD_ECONFIG,
 		                "cluster: key \"replicas\": %u replicas is not 3f+1 within 4..%u",
 		                cl->replicas, SYNOD_APP_REPLICAS_MAX);
 	}
 	for (uint32_t i = 0; i < cl->policy.seats; i++) {
 		for (uint32_t j = 0; j < i; j++) {
 			if (memcmp(cl->seat_keys[i], cl->seat_keys[j], SYNOD_PUBKEY_BYTES) == 0) {
-				return app_fail(errmsg, errmsg_len, SYNOD_ECONFIG,
+				return synod_errf(errmsg, errmsg_len, SYNOD_ECONFIG,
 				                "cluster: key \"seats[%u].pubkey\": repeats "
 				                "seats[%u].pubkey",
 				                i, j);

@@ -201,7 +201,7 @@ int synod_app_recount(const struct synod_cluster *c, const struct synod_vote_cry
 	struct pbft_msg_limits lim;
 	int rc = 0;
 	if (lg == NULL) {
-		return app_fail(errmsg, errmsg_len, SYNOD_ENOMEM, "recount: out of memory");
+		return synod_errf(errmsg, errmsg_len, SYNOD_ENOMEM, "recount: out of memory");
 	}
 	app_batch_limits(&lim);
 	lg->claimed = claimed;
@@ -234,12 +234,12 @@ int synod_app_recount(const struct synod_cluster *c, const struct synod_vote_cry
 		rc = SYNOD_ENOTFOUND;
 	}
 	if (rc == SYNOD_ENOTFOUND) {
-		app_fail(errmsg, errmsg_len, rc,
+		synod_errf(errmsg, errmsg_len, rc,
 		         "recount: no SUBMIT of the request at seq %llu index %u",
 		         (unsigned long long)claimed->submitted_at.seq,
 		         claimed->submitted_at.index);
 	} else if (rc != 0) {
-		app_fail(errmsg, errmsg_len, rc, "recount: reading the log failed: %s",
+		synod_errf(errmsg, errmsg_len, rc, "recount: reading the log failed: %s",
 		         synod_strerror(rc));
 	} else {
 		*out = lg->rc.tally;
@@ -257,7 +257,7 @@ static int exclusion_vote(const struct synod_cluster *c, const struct synod_excl
 	char err[SYNOD_APP_REPORT_BYTES_MAX];
 	const char *which = k == 0 ? "first" : "second";
 	if (vote == NULL || synod_vote_decode(env, (const char *)vote, len, err, sizeof err) != 0) {
-		return app_fail(errmsg, errmsg_len, SYNOD_EINVAL,
+		return synod_errf(errmsg, errmsg_len, SYNOD_EINVAL,
 		                "seat %u exclusion: the %s vote is malformed", ex->seat, which);
 	}
 	const struct synod_vote *v = &env->vote;
@@ -279,7 +279,7 @@ static int exclusion_vote(const struct synod_cluster *c, const struct synod_excl
 		bad = "names an epoch at or after the exclusion's start";
 	}
 	if (bad != NULL) {
-		return app_fail(errmsg, errmsg_len, SYNOD_EINVAL,
+		return synod_errf(errmsg, errmsg_len, SYNOD_EINVAL,
 		                "seat %u exclusion: the %s vote %s", ex->seat, which, bad);
 	}
 	return 0;
@@ -294,7 +294,7 @@ int synod_exclusion_check(const struct synod_cluster *c, const struct synod_excl
 	                    ? UINT64_MAX
 	                    : ex->from_epoch + p->exclusion_epochs;
 	if (ex->seat >= p->seats || ex->from_epoch == 0 || ex->until_epoch != want) {
-		return app_fail(
+		return synod_errf(
 		    errmsg, errmsg_len, SYNOD_EINVAL,
 		    "seat %u exclusion: epochs %llu..%llu do not span the policy's %llu "
 		    "epochs from a later epoch",
@@ -303,7 +303,7 @@ int synod_exclusion_check(const struct synod_cluster *c, const struct synod_excl
 	}
 	if (ex->kind == SYNOD_EXCLUSION_NON_PARTICIPATION) {
 		if (!p->non_participation || ex->missed < p->np_missed_decisions_max) {
-			return app_fail(errmsg, errmsg_len, SYNOD_EINVAL,
+			return synod_errf(errmsg, errmsg_len, SYNOD_EINVAL,
 			                "seat %u exclusion: non-participation is off in the policy "
 			                "or %llu missed decisions are too few",
 			                ex->seat, (unsigned long long)ex->missed);
@@ -311,7 +311,7 @@ int synod_exclusion_check(const struct synod_cluster *c, const struct synod_excl
 		return 0;
 	}
 	if (ex->kind != SYNOD_EXCLUSION_EQUIVOCATION) {
-		return app_fail(errmsg, errmsg_len, SYNOD_EINVAL, "seat %u exclusion: unknown kind",
+		return synod_errf(errmsg, errmsg_len, SYNOD_EINVAL, "seat %u exclusion: unknown kind",
 		                ex->seat);
 	}
 	struct synod_vote_envelope a, b;
@@ -320,7 +320,7 @@ int synod_exclusion_check(const struct synod_cluster *c, const struct synod_excl
 		rc = exclusion_vote(c, ex, 1, vote_b, vote_b_len, &b, errmsg, errmsg_len);
 	}
 	if (rc == 0 && memcmp(ex->vote_digest[0], ex->vote_digest[1], SYNOD_HASH_BYTES) == 0) {
-		rc = app_fail(errmsg, errmsg_len, SYNOD_EINVAL,
+		rc = synod_errf(errmsg, errmsg_len, SYNOD_EINVAL,
 		              "seat %u exclusion: the two votes are the same vote", ex->seat);
 	}
 	return rc;

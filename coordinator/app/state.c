@@ -68,7 +68,7 @@ int synod_app_init(struct synod_app **out, const struct synod_app_config *cfg, c
 	}
 	struct synod_app *a = calloc(1, sizeof *a);
 	if (a == NULL) {
-		return app_fail(errmsg, errmsg_len, SYNOD_ENOMEM, "app: out of memory");
+		return synod_errf(errmsg, errmsg_len, SYNOD_ENOMEM, "app: out of memory");
 	}
 	a->cfg = *cfg;
 	a->seats = cfg->cluster.policy.seats;
@@ -82,7 +82,7 @@ int synod_app_init(struct synod_app **out, const struct synod_app_config *cfg, c
 	a->index = calloc(a->index_cap, sizeof *a->index);
 	if (a->st == NULL || a->spare == NULL || a->index == NULL) {
 		synod_app_close(a);
-		return app_fail(errmsg, errmsg_len, SYNOD_ENOMEM, "app: out of memory");
+		return synod_errf(errmsg, errmsg_len, SYNOD_ENOMEM, "app: out of memory");
 	}
 	app_batch_limits(&a->batch_limits);
 	app_config_digest(a);

@@ -3,6 +3,7 @@
 #include "coordinator/pbft/internal.h"
 
 #include "common/hash.h"
+#include "common/limits.h"
 #include "common/merkle.h"
 
 #include <string.h>
@@ -12,20 +13,25 @@
 _Static_assert((1ull << (BATCH_MERKLE_LEVELS - 1)) > PBFT_BATCH_ENTRIES_LIMIT,
 	       "the stack holds one subtree per bit of the entry count");
 
-static const struct pbft_msg_limits batch_digest_limits = {
-    .replicas = PBFT_REPLICAS_MAX,
-    .batch_entries_max = PBFT_BATCH_ENTRIES_LIMIT,
-    .batch_bytes_max = PBFT_BATCH_BYTES_LIMIT,
-    .entry_bytes_max = PBFT_ENTRY_BYTES_LIMIT,
-    .window = PBFT_WINDOW_MAX,
-    .snapshot_bytes_max = PBFT_SNAPSHOT_BYTES_LIMIT,
-    .msg_bytes_max = UINT32_MAX,
-};
+void pbft_msg_limits_max(struct pbft_msg_limits *out)
+{
+	*out = (struct pbft_msg_limits){
+	    .replicas = PBFT_REPLICAS_MAX,
+	    .batch_entries_max = PBFT_BATCH_ENTRIES_LIMIT,
+	    .batch_bytes_max = PBFT_BATCH_BYTES_LIMIT,
+	    .entry_bytes_max = PBFT_ENTRY_BYTES_LIMIT,
+	    .window = PBFT_WINDOW_MAX,
+	    .snapshot_bytes_max = PBFT_SNAPSHOT_BYTES_LIMIT,
+	    .msg_bytes_max = SYNOD_WIRE_MSG_BYTES_MAX,
+	};
+}
 
 void pbft_batch_digest(uint8_t out[PBFT_DIGEST_BYTES], const uint8_t *batch, size_t len)
 {
 	struct pbft_batch_iter it;
-	if (pbft_batch_iter_init(&it, batch, len, &batch_digest_limits) != 0) {
+	struct pbft_msg_limits lim;
+	pbft_msg_limits_max(&lim);
+	if (pbft_batch_iter_init(&it, batch, len, &lim) != 0) {
 		struct synod_sha256 h;
 		static const char domain[] = "synod/pbft/invalid-batch/v1";
 		synod_sha256_init(&h);

@@ -97,6 +97,10 @@ struct pbft_msg_limits {
 	uint32_t msg_bytes_max; /* whole message */
 };
 
+/* The widest limits any configuration may have (the PBFT_*_LIMIT values):
+ * for checking the shape of a batch outside a replica (digests, bundles). */
+void pbft_msg_limits_max(struct pbft_msg_limits *out);
+
 /* Core <-> bytes. pbft_core_encode writes exactly PBFT_CORE_BYTES. */
 void pbft_core_encode(const struct pbft_core *c, uint8_t out[PBFT_CORE_BYTES]);
 /* Checks version, type range and nothing else (sender range is checked by
