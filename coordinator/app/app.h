@@ -325,6 +325,13 @@ SYNOD_WUR int synod_app_init(struct synod_app **out, const struct synod_app_conf
 void synod_app_close(struct synod_app *a);
 
 /* The PBFT callback table over a (borrowed: a must outlive the replica). */
+/* pbft_app.admit: 0 for an entry a peer may forward (SUBMIT, VOTE), else
+ * SYNOD_EINVAL (TICKs come only from the primary's own driver). */
+int synod_app_admit(const uint8_t *entry, size_t len);
+/* pbft_app.expired: true for a TICK that can no longer move log time or that
+ * the backups' clocks would refuse; the primary drops it. */
+bool synod_app_tick_expired(const struct synod_app *a, const uint8_t *entry, size_t len,
+			    uint64_t now_ms);
 struct pbft_app synod_app_pbft(struct synod_app *a);
 
 /* pbft_app.execute: applies every entry of the committed batch at seq, in

@@ -241,14 +241,17 @@ int synod_app_validate(struct synod_app *a, const uint8_t *batch, size_t len, ui
 			return app_tick_refuse(0, now_ms, "is malformed");
 		}
 		uint64_t t = app_tick_value(entry);
+		if (t <= floor_ms) {
+			/* Not ahead of log time: apply ignores it (ticks_backwards),
+			 * so it cannot move time; refusing the batch would only let a
+			 * stale TICK stall an honest primary. */
+			continue;
+		}
 		uint64_t diff = t > now_ms ? t - now_ms : now_ms - t;
 		if (diff > skew) {
 			return app_tick_refuse(t, now_ms,
-			                       "is further from this replica's clock "
-			                       "than tick.skew_ms_max");
-		}
-		if (t < floor_ms) {
-			return app_tick_refuse(t, now_ms, "goes backwards");
+			                       "would move log time further from this replica's "
+			                       "clock than tick.skew_ms_max");
 		}
 		floor_ms = t;
 	}
@@ -280,15 +283,33 @@ static int pbft_cb_restore(void *ctx, uint64_t seq, const uint8_t *snap, size_t 
 	return synod_app_restore(ctx, seq, snap, len);
 }
 
-/* Entries a peer forwards: a SUBMIT or a VOTE; never a TICK (only the
- * primary's own driver proposes log time) or an unknown kind. */
-static int pbft_cb_admit(void *ctx, const uint8_t *entry, size_t len)
+int synod_app_admit(const uint8_t *entry, size_t len)
 {
-	(void)ctx;
 	if (len < 2 || (entry[0] != SYNOD_ENTRY_SUBMIT && entry[0] != SYNOD_ENTRY_VOTE)) {
 		return SYNOD_EINVAL;
 	}
 	return 0;
+}
+
+bool synod_app_tick_expired(const struct synod_app *a, const uint8_t *entry, size_t len,
+			    uint64_t now_ms)
+{
+	if (len != SYNOD_APP_TICK_BYTES || entry[0] != SYNOD_ENTRY_TICK) {
+		return false;
+	}
+	uint64_t t = app_tick_value(entry);
+	return t <= a->st->log_time_ms || t + a->cfg.cluster.policy.tick_skew_ms_max < now_ms;
+}
+
+static int pbft_cb_admit(void *ctx, const uint8_t *entry, size_t len)
+{
+	(void)ctx;
+	return synod_app_admit(entry, len);
+}
+
+static bool pbft_cb_expired(void *ctx, const uint8_t *entry, size_t len, uint64_t now_ms)
+{
+	return synod_app_tick_expired(ctx, entry, len, now_ms);
 }
 
 struct pbft_app synod_app_pbft(struct synod_app *a)
@@ -298,6 +319,7 @@ struct pbft_app synod_app_pbft(struct synod_app *a)
 	    .execute = pbft_cb_execute,
 	    .validate = pbft_cb_validate,
 	    .admit = pbft_cb_admit,
+	    .expired = pbft_cb_expired,
 	    .snapshot = pbft_cb_snapshot,
 	    .restore = pbft_cb_restore,
 	};

@@ -64,6 +64,10 @@ struct pbft_app {
 	 * the driver filters its clients, and may submit what peers may not
 	 * (e.g. the primary's TICK). */
 	int (*admit)(void *ctx, const uint8_t *entry, size_t entry_len);
+	/* Optional (NULL: never). The primary asks it about each pending entry
+	 * before putting it in a batch; true drops the entry instead (e.g. a
+	 * TICK whose time has passed: it would only get the batch refused). */
+	bool (*expired)(void *ctx, const uint8_t *entry, size_t entry_len, uint64_t now_ms);
 	/* Writes a canonical snapshot of the current state; *len gets its size.
 	 * SYNOD_ELIMIT if cap is too small. */
 	int (*snapshot)(void *ctx, uint8_t *buf, size_t cap, size_t *len);

@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+SYNOD_COUNTER(pbft_expired_total, "synod_pbft_pending_expired_total",
+	      "pending entries the application called expired and the primary dropped");
 SYNOD_COUNTER(pbft_pending_full_total, "synod_pbft_pending_full_total",
 	      "entries refused because the pending queue was full");
 
@@ -182,12 +184,17 @@ static void pending_for_batch(struct pbft *p, const uint8_t *batch, size_t len,
 	}
 }
 
+static void pending_drop(struct pbft *p, struct pbft_pending *e)
+{
+	e->live = false;
+	p->pending_count--;
+	p->pending_by_origin[e->origin]--;
+}
+
 static void pending_executed_one(struct pbft *p, struct pbft_pending *e, const uint8_t *digest)
 {
 	if (e != NULL) {
-		e->live = false;
-		p->pending_count--;
-		p->pending_by_origin[e->origin]--;
+		pending_drop(p, e);
 	}
 	recent_add(p, digest);
 }
@@ -256,7 +263,16 @@ static size_t propose_build(struct pbft *p, uint8_t *buf)
 				best = e;
 			}
 		}
-		if (best == NULL || pbft_batch_writer_add(&w, best->bytes, best->len) != 0) {
+		if (best == NULL) {
+			break;
+		}
+		if (p->cfg.app.expired != NULL &&
+		    p->cfg.app.expired(p->cfg.app.ctx, best->bytes, best->len, p->now_ms)) {
+			synod_counter_inc(&pbft_expired_total);
+			pending_drop(p, best);
+			continue;
+		}
+		if (pbft_batch_writer_add(&w, best->bytes, best->len) != 0) {
 			break;
 		}
 		best->in_flight = true;

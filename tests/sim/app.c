@@ -6,6 +6,7 @@
 #include "common/assert.h"
 #include "common/hash.h"
 #include "common/wire.h"
+#include "coordinator/app/app.h"
 
 #include <string.h>
 
@@ -56,6 +57,9 @@ static void app_execute(void *ctx, uint64_t seq, const uint8_t *batch, size_t ba
 	synod_sha256_final(&h, a->chain);
 	a->seq = seq;
 	a->entries += app_batch_count(batch, batch_len);
+	if (a->cluster->voters != NULL) {
+		sim_voters_execute(a->cluster, a->node, seq, batch, batch_len);
+	}
 	if (seq != prev + 1) {
 		sim_violation(a->cluster, a->node,
 		              "total order: executed seq %llu right after seq %llu",
@@ -79,6 +83,17 @@ static int app_snapshot(void *ctx, uint8_t *buf, size_t cap, size_t *len)
 	synod_wbuf_bytes(&w, a->chain, 32);
 	SYNOD_ASSERT(w.err == 0 && w.len == SIM_SNAPSHOT_BYTES);
 	*len = w.len;
+	if (a->cluster->voters != NULL) {
+		/* --voters: the certification app's snapshot follows. */
+		size_t more = 0;
+		int rc = sim_voters_snapshot(a->cluster, a->node, buf + SIM_SNAPSHOT_BYTES,
+		                             cap - SIM_SNAPSHOT_BYTES, &more);
+		if (rc != 0) {
+			*len = 0;
+			return rc;
+		}
+		*len += more;
+	}
 	return 0;
 }
 
@@ -89,13 +104,23 @@ static int app_restore(void *ctx, uint64_t seq, const uint8_t *snap, size_t len)
 	uint32_t magic = 0;
 	uint64_t s = 0, entries = 0;
 	uint8_t chain[32];
-	synod_rbuf_init(&r, snap, len);
+	size_t own = len;
+	if (a->cluster->voters != NULL) {
+		own = len < SIM_SNAPSHOT_BYTES ? len : SIM_SNAPSHOT_BYTES;
+	}
+	synod_rbuf_init(&r, snap, own);
 	(void)synod_rbuf_u32(&r, &magic);
 	(void)synod_rbuf_u64(&r, &s);
 	(void)synod_rbuf_u64(&r, &entries);
 	(void)synod_rbuf_copy(&r, chain, 32);
 	if (synod_rbuf_finish(&r) != 0 || magic != 0x53494d31u || s != seq) {
 		return SYNOD_EINVAL;
+	}
+	if (a->cluster->voters != NULL) {
+		int rc = sim_voters_restore(a->cluster, a->node, seq, snap + own, len - own);
+		if (rc != 0) {
+			return rc;
+		}
 	}
 	a->seq = s;
 	a->entries = entries;
@@ -104,12 +129,33 @@ static int app_restore(void *ctx, uint64_t seq, const uint8_t *snap, size_t len)
 	return 0;
 }
 
+static int app_validate(void *ctx, const uint8_t *batch, size_t batch_len, uint64_t now_ms)
+{
+	struct sim_app *a = ctx;
+	return sim_voters_validate(a->cluster, a->node, batch, batch_len, now_ms);
+}
+
+static int app_admit(void *ctx, const uint8_t *entry, size_t len)
+{
+	(void)ctx;
+	return synod_app_admit(entry, len);
+}
+
+static bool app_expired(void *ctx, const uint8_t *entry, size_t len, uint64_t now_ms)
+{
+	struct sim_app *a = ctx;
+	return sim_voters_expired(a->cluster, a->node, entry, len, now_ms);
+}
+
 struct pbft_app sim_app_table(struct sim_app *a)
 {
+	bool voters = a->cluster->voters != NULL;
 	struct pbft_app t = {
 	    .ctx = a,
 	    .execute = app_execute,
-	    .validate = NULL,
+	    .validate = voters ? app_validate : NULL,
+	    .admit = voters ? app_admit : NULL,
+	    .expired = voters ? app_expired : NULL,
 	    .snapshot = app_snapshot,
 	    .restore = app_restore,
 	};

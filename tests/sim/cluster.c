@@ -5,6 +5,7 @@
 
 #include "common/assert.h"
 #include "common/hash.h"
+#include "coordinator/app/limits.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -198,9 +199,9 @@ static void cluster_node_config(struct sim_cluster *c, struct sim_node *nd, stru
 	cfg->window = o->window;
 	cfg->batch_entries_max = o->batch_entries_max;
 	cfg->batch_bytes_max = o->batch_bytes_max;
-	cfg->entry_bytes_max = CLUSTER_ENTRY_BYTES_MAX;
+	cfg->entry_bytes_max = c->entry_bytes_max;
 	cfg->pending_entries_max = o->pending_entries_max;
-	cfg->snapshot_bytes_max = CLUSTER_SNAPSHOT_MAX;
+	cfg->snapshot_bytes_max = c->snapshot_bytes_max;
 	cfg->batch_delay_ms = o->batch_delay_ms;
 	cfg->timeout_ms_min = o->timeout_ms_min;
 	cfg->timeout_ms_max = o->timeout_ms_max;
@@ -272,6 +273,9 @@ static int cluster_node_boot(struct sim_cluster *c, struct sim_node *nd, bool re
 {
 	struct pbft_config cfg;
 	sim_app_reset(&nd->app, c, nd->index);
+	if (c->voters != NULL) {
+		sim_voters_node_reset(c, nd->index);
+	}
 	cluster_node_config(c, nd, &cfg);
 	int rc = pbft_init(&nd->p, &cfg, errmsg, errmsg_len);
 	if (rc != 0) {
@@ -372,6 +376,9 @@ static int cluster_alloc(struct sim_cluster *c)
 	if (rc == 0) {
 		rc = sim_check_init(&c->check);
 	}
+	if (rc == 0 && c->o.voters != 0) {
+		rc = sim_voters_init(c);
+	}
 	return rc;
 }
 
@@ -380,6 +387,8 @@ static void cluster_setup(struct sim_cluster *c, const struct sim_options *o)
 	c->o = *o;
 	c->n = o->replicas;
 	c->f = pbft_faults(o->replicas);
+	c->entry_bytes_max = o->voters != 0 ? SYNOD_APP_ENTRY_BYTES_MAX : CLUSTER_ENTRY_BYTES_MAX;
+	c->snapshot_bytes_max = o->voters != 0 ? sim_voters_snapshot_max(o) : CLUSTER_SNAPSHOT_MAX;
 	uint8_t seed_be[8];
 	for (uint32_t i = 0; i < 8; i++) {
 		seed_be[i] = (uint8_t)(o->seed >> (56 - 8 * i));
@@ -398,9 +407,9 @@ static void cluster_setup(struct sim_cluster *c, const struct sim_options *o)
 	    .replicas = c->n,
 	    .batch_entries_max = o->batch_entries_max,
 	    .batch_bytes_max = o->batch_bytes_max,
-	    .entry_bytes_max = CLUSTER_ENTRY_BYTES_MAX,
+	    .entry_bytes_max = c->entry_bytes_max,
 	    .window = o->window,
-	    .snapshot_bytes_max = CLUSTER_SNAPSHOT_MAX,
+	    .snapshot_bytes_max = c->snapshot_bytes_max,
 	    .msg_bytes_max = SIM_MSG_BYTES_MAX,
 	};
 	for (uint32_t i = 0; i < c->n; i++) {
@@ -460,6 +469,7 @@ void sim_cluster_close(struct sim_cluster *c)
 	}
 	sim_net_close(&c->net);
 	sim_check_close(&c->check);
+	sim_voters_close(c->voters);
 	sim_crypto_wipe(&c->crypto);
 	free(c->clients.e);
 	free(c->scratch);

@@ -38,6 +38,7 @@
 #define SIM_INFLIGHT_MAX    32768u  /* messages in the network at once */
 #define SIM_STEPS_DEFAULT   400000u /* steps one run may take */
 #define SIM_WHAT_BYTES      384u
+#define SIM_VOTE_REASONS    11u /* SYNOD_VOTE_REASON_COUNT */
 
 /* What a Byzantine replica does to its own output (bits, combined). It runs
  * the real core; the adversary rewrites what the core sends and filters what
@@ -91,6 +92,8 @@ struct sim_options {
 	bool faults;        /* sim_run: the random fault mix; off: clean network, no Byzantine */
 	bool checks;        /* invariant checks after every step */
 	bool keep_records;  /* ignore truncate_before (a WAL may keep more than needed) */
+	uint32_t voters;    /* 0, or the seats: the real certification app with voters
+	                     * (voters.c; set with sim_voters_options) */
 	uint64_t steps_max;
 	FILE *trace; /* NULL, or every event of the run */
 	/* Core configuration (pbft_config_defaults, then these). */
@@ -139,6 +142,24 @@ struct sim_stats {
 	uint64_t signs;
 	uint64_t verifies; /* by the cores (the checker's are not counted) */
 	uint64_t violations;
+	/* --voters (voters.c) */
+	uint64_t requests;
+	uint64_t requests_decided;
+	uint64_t requests_approved;
+	uint64_t requests_rejected;
+	uint64_t requests_expired;
+	uint64_t requests_expired_at_submit; /* refused: deadline passed before ordered */
+	uint64_t votes[SIM_VOTE_REASONS];    /* per synod_vote_reason, at the reference */
+	uint64_t exclusions;
+	uint64_t exclusions_unchecked; /* evidence not in the recorded log */
+	uint64_t recounts;
+	uint64_t recounts_skipped; /* a gap in the recorded log */
+	uint64_t bundles_verified;
+	uint64_t bundles_skipped;
+	uint64_t tamper_tried;
+	uint64_t tamper_caught;
+	uint64_t ticks_submitted;
+	uint64_t byz_voters;
 };
 
 struct sim_violation {
@@ -151,6 +172,10 @@ struct sim_violation {
 };
 
 struct sim_cluster; /* opaque */
+
+/* Turns on the voters mode (voters.c) with that many seats and adjusts the
+ * batch limits for the app's entries. */
+void sim_voters_options(struct sim_options *o, uint32_t voters);
 
 /* Defaults for a simulation of n replicas from seed. */
 void sim_options_defaults(struct sim_options *o, uint64_t seed, uint32_t replicas);

@@ -226,6 +226,9 @@ static void loop_apply(struct sim_cluster *c, struct sim_node *nd, const struct 
 	if (c->o.checks && honest) {
 		sim_check_committed(c, nd, u);
 	}
+	if (c->voters != NULL && honest) {
+		sim_voters_committed(c, nd, u);
+	}
 	if (u->send_before_persist) {
 		loop_apply_sbp(c, nd, u);
 	} else if (!loop_apply_persist(c, nd, u)) {
@@ -262,7 +265,15 @@ void sim_node_step(struct sim_cluster *c, struct sim_node *nd, const struct pbft
 
 /* ---- events ---- */
 
-enum loop_kind { LOOP_NONE, LOOP_RESTART, LOOP_TIMER, LOOP_NET, LOOP_TICK, LOOP_CLIENT };
+enum loop_kind {
+	LOOP_NONE,
+	LOOP_RESTART,
+	LOOP_TIMER,
+	LOOP_NET,
+	LOOP_TICK,
+	LOOP_CLIENT,
+	LOOP_VOTERS
+};
 
 struct loop_next {
 	uint64_t at_ms;
@@ -301,6 +312,9 @@ static struct loop_next loop_pick(const struct sim_cluster *c)
 		}
 	}
 	loop_consider(&n, c->clients.next_ms, LOOP_CLIENT, 0);
+	if (c->voters != NULL) {
+		loop_consider(&n, sim_voters_next_ms(c), LOOP_VOTERS, 0);
+	}
 	return n;
 }
 
@@ -382,6 +396,9 @@ bool sim_loop_once(struct sim_cluster *c, uint64_t until_ms)
 		break;
 	case LOOP_CLIENT:
 		sim_clients_tick(c);
+		break;
+	case LOOP_VOTERS:
+		sim_voters_drive(c);
 		break;
 	case LOOP_NONE:
 		break;

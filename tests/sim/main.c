@@ -2,12 +2,17 @@
  *
  *   synod-sim --seeds A..B --coordinators N [--steps N] [--mutate NAME]
  *             [--no-faults] [--real-crypto] [--verbose] [--keep-going]
- *             [--keep-records]
+ *             [--keep-records] [--voters N]
  *   synod-sim --seed S --coordinators N [...]   replays one seed with a trace
  *   synod-sim --list-mutations
  *
  * --keep-records ignores the cores' truncate_before (a WAL may always keep
  * more than it must): for exploring past a truncation bug.
+ *
+ * --voters N runs the real certification app on every coordinator with N
+ * simulated voters (N = the policy's seats, e.g. 33; tests/sim/voters.c);
+ * --real-crypto then checks vote signatures with Ed25519 too (the cores
+ * always sign for real in that mode).
  *
  * Exits 1 on a violation, printing the seed and the command that replays it;
  * 2 on bad usage or a setup failure. The last line of output is one line of
@@ -31,6 +36,7 @@ struct main_args {
 	uint32_t replicas;
 	uint64_t steps;
 	uint32_t mutations;
+	uint32_t voters;
 	const char *mutation_name;
 	bool faults;
 	bool real_crypto;
@@ -45,7 +51,7 @@ static void main_usage(FILE *out)
 	fprintf(out,
 	        "usage: synod-sim --seeds A..B --coordinators N [--steps N] [--mutate NAME]\n"
 	        "                 [--no-faults] [--real-crypto] [--verbose] [--keep-going]\n"
-	        "                 [--keep-records]\n"
+	        "                 [--keep-records] [--voters N]\n"
 	        "       synod-sim --seed S --coordinators N [...]   (replay one, with a trace)\n"
 	        "       synod-sim --list-mutations\n");
 }
@@ -103,6 +109,11 @@ static int main_flag(struct main_args *a, const char *arg, const char *val, int 
 		int rc = main_u64(val, &v);
 		a->replicas = (uint32_t)v;
 		return rc != 0 || v > 64 ? -1 : 0;
+	}
+	if (strcmp(arg, "--voters") == 0) {
+		int rc = main_u64(val, &v);
+		a->voters = (uint32_t)v;
+		return rc != 0 || v < 4 || v > 64 ? -1 : 0;
 	}
 	if (strcmp(arg, "--steps") == 0) {
 		return main_u64(val, &a->steps);
@@ -166,7 +177,38 @@ static void main_replay_command(const struct main_args *a, uint64_t seed)
 	if (a->keep_records) {
 		printf(" --keep-records");
 	}
+	if (a->voters != 0) {
+		printf(" --voters %u", a->voters);
+	}
 	printf("\n");
+}
+
+static void main_report_voters(const struct sim_stats *s)
+{
+	static const char *const reasons[SIM_VOTE_REASONS] = {
+	    "counted",      "bad_signature", "unknown_request", "closed_request",
+	    "wrong_epoch",  "wrong_cluster", "excluded_seat",   "unknown_seat",
+	    "equivocation", "duplicate",     "malformed"};
+	printf("  requests         %" PRIu64 " submitted, %" PRIu64 " decided (%" PRIu64
+	       " approved, %" PRIu64 " rejected, %" PRIu64 " expired, %" PRIu64
+	       " refused as expired at submission); %" PRIu64 " TICKs proposed\n",
+	       s->requests, s->requests_decided + s->requests_expired_at_submit,
+	       s->requests_approved, s->requests_rejected, s->requests_expired,
+	       s->requests_expired_at_submit, s->ticks_submitted);
+	printf("  votes            %" PRIu64 " counted; ignored:", s->votes[0]);
+	for (uint32_t i = 1; i < SIM_VOTE_REASONS; i++) {
+		printf(" %s %" PRIu64, reasons[i], s->votes[i]);
+	}
+	printf(" (%" PRIu64 " Byzantine seats)\n", s->byz_voters);
+	printf("  exclusions       %" PRIu64 " checked against their evidence (%" PRIu64
+	       " evidence not recorded)\n",
+	       s->exclusions - s->exclusions_unchecked, s->exclusions_unchecked);
+	printf("  recounts         %" PRIu64 " equal to the app's tally (%" PRIu64
+	       " skipped: log gap)\n",
+	       s->recounts, s->recounts_skipped);
+	printf("  bundles          %" PRIu64 " built and verified (%" PRIu64
+	       " skipped); tamperings %" PRIu64 " of %" PRIu64 " caught\n",
+	       s->bundles_verified, s->bundles_skipped, s->tamper_caught, s->tamper_tried);
 }
 
 static void main_report(const struct main_args *a, const struct sim_stats *s, double seconds)
@@ -194,13 +236,26 @@ static void main_report(const struct main_args *a, const struct sim_stats *s, do
 	       s->crashes, s->records_written, s->records_lost, s->records_torn);
 	printf("  signatures       %" PRIu64 " made, %" PRIu64 " verified\n", s->signs,
 	       s->verifies);
+	if (a->voters != 0) {
+		main_report_voters(s);
+	}
 	printf("  violations       %" PRIu64 "\n", s->violations);
 	printf("seeds=%" PRIu64 " coordinators=%u steps=%" PRIu64 " commits=%" PRIu64
 	       " view_changes=%" PRIu64 " state_transfers=%" PRIu64 " dropped=%" PRIu64
-	       " duplicated=%" PRIu64 " crashes=%" PRIu64 " violations=%" PRIu64 " seconds=%.1f\n",
+	       " duplicated=%" PRIu64 " crashes=%" PRIu64 " violations=%" PRIu64 " seconds=%.1f%s",
 	       s->seeds, a->replicas, s->steps, s->commits, s->view_changes, s->state_transfers,
 	       s->msgs_lost + s->msgs_cut + s->msgs_dropped_full, s->msgs_duplicated, s->crashes,
-	       s->violations, seconds);
+	       s->violations, seconds, a->voters != 0 ? "" : "\n");
+	if (a->voters != 0) {
+		printf(" requests=%" PRIu64 " decided=%" PRIu64 " approved=%" PRIu64
+		       " rejected=%" PRIu64 " expired=%" PRIu64 " votes_counted=%" PRIu64
+		       " exclusions=%" PRIu64 " recounts=%" PRIu64 " bundles_verified=%" PRIu64
+		       " tamper_caught=%" PRIu64 "\n",
+		       s->requests, s->requests_decided + s->requests_expired_at_submit,
+		       s->requests_approved, s->requests_rejected,
+		       s->requests_expired + s->requests_expired_at_submit, s->votes[0],
+		       s->exclusions, s->recounts, s->bundles_verified, s->tamper_caught);
+	}
 }
 
 static double main_seconds(const struct timespec *t0)
@@ -220,6 +275,9 @@ static int main_one(const struct main_args *a, uint64_t seed, struct sim_stats *
 	o.faults = a->faults;
 	o.real_crypto = a->real_crypto;
 	o.keep_records = a->keep_records;
+	if (a->voters != 0) {
+		sim_voters_options(&o, a->voters);
+	}
 	if (a->steps != 0) {
 		o.steps_max = a->steps;
 	}

@@ -176,7 +176,8 @@ static void run_chaos(struct run *run)
 {
 	struct sim_cluster *c = run->c;
 	uint64_t end = c->now_ms + c->o.chaos_ms;
-	uint64_t next_submit = c->now_ms + 1;
+	/* --voters: the voters' drivers submit instead (voters.c). */
+	uint64_t next_submit = c->voters != NULL ? UINT64_MAX : c->now_ms + 1;
 	uint64_t next_fault = c->now_ms + sim_rng_range(&run->r, 20, run->fault_gap_ms_max);
 	if (!c->o.faults) {
 		next_fault = UINT64_MAX;
@@ -200,6 +201,9 @@ static void run_chaos(struct run *run)
 
 static bool run_live(const struct sim_cluster *c)
 {
+	if (c->voters != NULL && !sim_voters_live(c)) {
+		return false;
+	}
 	if (c->clients.unordered != 0) {
 		return false;
 	}
@@ -213,6 +217,10 @@ static bool run_live(const struct sim_cluster *c)
 
 static void run_liveness_violation(struct sim_cluster *c, uint64_t healed_ms, const char *why)
 {
+	if (c->voters != NULL && c->clients.unordered == 0 && !sim_voters_live(c)) {
+		sim_voters_stuck(c, healed_ms, why);
+		return;
+	}
 	char nodes[256] = "";
 	size_t off = 0;
 	for (uint32_t i = 0; i < c->n && off < sizeof nodes; i++) {
@@ -248,7 +256,10 @@ static void run_heal(struct run *run)
 			sim_node_restart(c, &c->nodes[i]);
 		}
 	}
-	for (uint32_t k = 0; k < RUN_HEAL_ENTRIES && !c->stopped; k++) {
+	if (c->voters != NULL) {
+		sim_voters_heal(c);
+	}
+	for (uint32_t k = 0; k < RUN_HEAL_ENTRIES && c->voters == NULL && !c->stopped; k++) {
 		(void)sim_cluster_submit(c, 1u << sim_rng_below(&run->r, c->n));
 	}
 	uint64_t healed = c->now_ms;
@@ -299,6 +310,9 @@ int sim_run(const struct sim_options *o, struct sim_stats *stats, struct sim_vio
 	run_chaos(&run);
 	if (!run.c->stopped) {
 		run_heal(&run);
+	}
+	if (run.c->voters != NULL && !run.c->stopped) {
+		sim_voters_final(run.c);
 	}
 	const struct sim_stats *s = sim_cluster_stats(run.c);
 	sim_stats_add(stats, s);

@@ -242,6 +242,9 @@ struct sim_cluster {
 	struct sim_check check;
 	struct sim_clients clients;
 	struct sim_stats stats;
+	struct sim_voters *voters; /* NULL unless o.voters */
+	uint32_t entry_bytes_max;
+	uint32_t snapshot_bytes_max;
 };
 
 /* cluster.c / loop.c */
@@ -276,6 +279,31 @@ void sim_check_committed(struct sim_cluster *c, struct sim_node *nd, const struc
  * nothing, so nothing is checked). */
 void sim_check_sends(struct sim_cluster *c, struct sim_node *nd, const struct pbft_update *u);
 void sim_check_status(struct sim_cluster *c, struct sim_node *nd, bool restarted);
+
+/* voters.c (o.voters != 0 only) */
+struct sim_voters;
+SYNOD_WUR int sim_voters_init(struct sim_cluster *c); /* before the replicas boot */
+void sim_voters_close(struct sim_voters *v);
+uint32_t sim_voters_snapshot_max(const struct sim_options *o);
+void sim_voters_node_reset(struct sim_cluster *c, uint32_t node); /* a fresh app, at boot */
+void sim_voters_execute(struct sim_cluster *c, uint32_t node, uint64_t seq, const uint8_t *batch,
+                        size_t len);
+SYNOD_WUR int sim_voters_snapshot(struct sim_cluster *c, uint32_t node, uint8_t *buf, size_t cap,
+                                  size_t *len);
+SYNOD_WUR int sim_voters_restore(struct sim_cluster *c, uint32_t node, uint64_t seq,
+                                 const uint8_t *snap, size_t len);
+SYNOD_WUR int sim_voters_validate(struct sim_cluster *c, uint32_t node, const uint8_t *batch,
+                                  size_t len, uint64_t now_ms);
+bool sim_voters_expired(struct sim_cluster *c, uint32_t node, const uint8_t *entry, size_t len,
+                        uint64_t now_ms);
+/* An honest replica's update: voters learn from its certified batches. */
+void sim_voters_committed(struct sim_cluster *c, struct sim_node *nd, const struct pbft_update *u);
+uint64_t sim_voters_next_ms(const struct sim_cluster *c);
+void sim_voters_drive(struct sim_cluster *c); /* ticks, submitters, voters */
+void sim_voters_heal(struct sim_cluster *c);  /* no new requests from now on */
+bool sim_voters_live(const struct sim_cluster *c);
+void sim_voters_stuck(struct sim_cluster *c, uint64_t healed_ms, const char *why);
+void sim_voters_final(struct sim_cluster *c); /* tallies, recounts, exclusions, bundles */
 
 /* adversary.c */
 void sim_byz_init(struct sim_byz *b, uint32_t behaviours, uint32_t rate_ppm);
