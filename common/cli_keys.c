@@ -22,7 +22,7 @@
 static int cli_usage_error(const char *usage, const char *what, const char *arg)
 {
 	fprintf(stderr, "synod: %s%s%s\n%s", what, arg != NULL ? ": " : "", arg != NULL ? arg : "",
-		usage);
+	        usage);
 	return 2;
 }
 
@@ -59,7 +59,7 @@ static int cli_keygen_parse(int argc, char **argv, struct cli_keygen_args *a)
 		if (strcmp(arg, "--seed-file") == 0) {
 			if (i + 1 >= argc) {
 				return cli_usage_error(CLI_KEYGEN_USAGE, "--seed-file needs a PATH",
-						       NULL);
+				                       NULL);
 			}
 			a->seed_file = argv[++i];
 		} else if (strncmp(arg, "--seed-file=", 12) == 0) {
@@ -102,8 +102,8 @@ int synod_cli_keygen(int argc, char **argv)
 		/* The seed file is a secret like any key file: same format, 0600. */
 		seed = sodium_malloc(SYNOD_SEED_BYTES);
 		rc = seed == NULL
-			 ? SYNOD_ENOMEM
-			 : synod_keyfile_seed_read(a.seed_file, seed, errmsg, sizeof errmsg);
+		         ? SYNOD_ENOMEM
+		         : synod_keyfile_seed_read(a.seed_file, seed, errmsg, sizeof errmsg);
 		if (rc != 0) {
 			goto fail;
 		}

@@ -6,8 +6,7 @@
 
 static const struct synod_cli_command cli_commands[] = {
     {"keygen", "synod keygen URI [--seed-file PATH]",
-     "create an Ed25519 key at file:PATH or inside a PKCS#11 token (pkcs11:...)",
-     synod_cli_keygen},
+     "create an Ed25519 key at file:PATH or inside a PKCS#11 token (pkcs11:...)", synod_cli_keygen},
     {"pubkey", "synod pubkey URI", "print the public key (hex) of the key at URI",
      synod_cli_pubkey},
     {"verify", "synod verify BUNDLE|- --cluster CLUSTER.json [--quiet]",
@@ -19,7 +18,7 @@ static void cli_usage(FILE *out)
 	fprintf(out, "usage: synod COMMAND [ARGS]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof cli_commands / sizeof cli_commands[0]; i++) {
 		fprintf(out, "  %-8s %s\n           %s\n", cli_commands[i].name,
-			cli_commands[i].summary, cli_commands[i].usage);
+		        cli_commands[i].summary, cli_commands[i].usage);
 	}
 }
 

@@ -45,8 +45,7 @@ int synod_hex_decode(uint8_t *out, size_t want, const char *hex, size_t hex_len)
 	return 0;
 }
 
-static int base64_encode_variant(char *out, size_t out_cap, const uint8_t *p, size_t n,
-				 int variant)
+static int base64_encode_variant(char *out, size_t out_cap, const uint8_t *p, size_t n, int variant)
 {
 	size_t need = sodium_base64_encoded_len(n, variant);
 	if (out_cap < need) {
@@ -62,7 +61,7 @@ int synod_base64url_encode(char *out, size_t out_cap, const uint8_t *p, size_t n
 }
 
 static int base64_decode_variant(uint8_t *out, size_t out_cap, size_t *out_len, const char *b64,
-				 size_t b64_len, int variant)
+                                 size_t b64_len, int variant)
 {
 	const char *end = NULL;
 	*out_len = 0;
@@ -75,17 +74,17 @@ static int base64_decode_variant(uint8_t *out, size_t out_cap, size_t *out_len, 
 }
 
 int synod_base64url_decode(uint8_t *out, size_t out_cap, size_t *out_len, const char *b64,
-			   size_t b64_len)
+                           size_t b64_len)
 {
 	return base64_decode_variant(out, out_cap, out_len, b64, b64_len,
-				     sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	                             sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
 int synod_base64_decode(uint8_t *out, size_t out_cap, size_t *out_len, const char *b64,
-			size_t b64_len)
+                        size_t b64_len)
 {
 	return base64_decode_variant(out, out_cap, out_len, b64, b64_len,
-				     sodium_base64_VARIANT_ORIGINAL);
+	                             sodium_base64_VARIANT_ORIGINAL);
 }
 
 int synod_bytes_equal(const void *a, const void *b, size_t n)

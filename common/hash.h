@@ -13,8 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SYNOD_SHA256_BYTES 32u
-#define SYNOD_HEX_LEN(n)       (2u * (n) + 1u)           /* with the NUL */
+#define SYNOD_SHA256_BYTES     32u
+#define SYNOD_HEX_LEN(n)       (2u * (n) + 1u)             /* with the NUL */
 #define SYNOD_BASE64URL_LEN(n) ((4u * (n) + 2u) / 3u + 1u) /* unpadded, with the NUL */
 
 void synod_sha256(uint8_t out[SYNOD_SHA256_BYTES], const void *p, size_t n);
@@ -34,11 +34,11 @@ SYNOD_WUR int synod_hex_decode(uint8_t *out, size_t want, const char *hex, size_
 SYNOD_WUR int synod_base64url_encode(char *out, size_t out_cap, const uint8_t *p, size_t n);
 /* Decodes at most out_cap bytes into out; *out_len gets the count. */
 SYNOD_WUR int synod_base64url_decode(uint8_t *out, size_t out_cap, size_t *out_len, const char *b64,
-				     size_t b64_len);
+                                     size_t b64_len);
 /* Standard base64 with padding (RFC 4648 section 4), as used by test vectors
  * and PEM-like formats. Same contract as synod_base64url_decode. */
 SYNOD_WUR int synod_base64_decode(uint8_t *out, size_t out_cap, size_t *out_len, const char *b64,
-				  size_t b64_len);
+                                  size_t b64_len);
 
 /* Constant-time comparison of n bytes; 1 when equal. */
 int synod_bytes_equal(const void *a, const void *b, size_t n);

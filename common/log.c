@@ -78,9 +78,9 @@ void synod_log(enum synod_log_level level, const char *component, const char *fm
 	gmtime_r(&tv.tv_sec, &tm);
 	char line[SYNOD_LOG_LINE_BYTES_MAX + 128];
 	int n = snprintf(line, sizeof line,
-			 "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03dZ level=%s comp=%s msg=\"",
-			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-			 tm.tm_sec, (int)(tv.tv_usec / 1000), level_names[level], component);
+	                 "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03dZ level=%s comp=%s msg=\"",
+	                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	                 tm.tm_sec, (int)(tv.tv_usec / 1000), level_names[level], component);
 	size_t pos = n > 0 ? (size_t)n : 0;
 	if (pos >= sizeof line) {
 		pos = sizeof line - 3;
@@ -115,7 +115,7 @@ void synod_counters_write(FILE *out)
 {
 	for (struct synod_counter *c = atomic_load(&counters_head); c != NULL; c = c->next) {
 		fprintf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", c->name, c->help,
-			c->name, c->name, (unsigned long long)atomic_load(&c->value));
+		        c->name, c->name, (unsigned long long)atomic_load(&c->value));
 	}
 }
 

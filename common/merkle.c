@@ -36,7 +36,7 @@ void synod_merkle_leaf_hash(uint8_t out[SYNOD_HASH_BYTES], const uint8_t *data, 
 }
 
 void synod_merkle_node_hash(uint8_t out[SYNOD_HASH_BYTES], const uint8_t left[SYNOD_HASH_BYTES],
-			    const uint8_t right[SYNOD_HASH_BYTES])
+                            const uint8_t right[SYNOD_HASH_BYTES])
 {
 	const uint8_t prefix = MERKLE_NODE_PREFIX;
 	struct synod_sha256 h;
@@ -64,7 +64,7 @@ static int merkle_is_pow2(uint64_t n)
  * far, largest first; they merge as soon as two of equal size meet, and what is left folds
  * right to left, which is the RFC 9162 shape (left subtrees perfect, right ones smaller). */
 static void merkle_range_root(uint8_t out[SYNOD_HASH_BYTES],
-			      const uint8_t (*leaves)[SYNOD_HASH_BYTES], uint64_t count)
+                              const uint8_t (*leaves)[SYNOD_HASH_BYTES], uint64_t count)
 {
 	uint8_t stack[MERKLE_STACK_DEPTH][SYNOD_HASH_BYTES];
 	size_t depth = 0;
@@ -75,7 +75,7 @@ static void merkle_range_root(uint8_t out[SYNOD_HASH_BYTES],
 		depth++;
 		for (uint64_t done = i + 1; (done & 1) == 0; done >>= 1) {
 			synod_merkle_node_hash(stack[depth - 2], stack[depth - 2],
-					       stack[depth - 1]);
+			                       stack[depth - 1]);
 			depth--;
 		}
 	}
@@ -87,7 +87,7 @@ static void merkle_range_root(uint8_t out[SYNOD_HASH_BYTES],
 }
 
 int synod_merkle_root(uint8_t out[SYNOD_HASH_BYTES], const uint8_t (*leaf_hashes)[SYNOD_HASH_BYTES],
-		      uint64_t n)
+                      uint64_t n)
 {
 	if (n > MERKLE_LEAVES_MAX) {
 		return SYNOD_ELIMIT;
@@ -119,8 +119,8 @@ static size_t inclusion_proof_len(uint64_t index, uint64_t n)
 }
 
 int synod_merkle_inclusion_proof(uint8_t (*proof)[SYNOD_HASH_BYTES], size_t proof_cap,
-				 size_t *proof_len, const uint8_t (*leaf_hashes)[SYNOD_HASH_BYTES],
-				 uint64_t n, uint64_t index)
+                                 size_t *proof_len, const uint8_t (*leaf_hashes)[SYNOD_HASH_BYTES],
+                                 uint64_t n, uint64_t index)
 {
 	SYNOD_ASSERT(proof_len != NULL);
 	*proof_len = 0;
@@ -180,8 +180,8 @@ static size_t consistency_proof_len(uint64_t m, uint64_t n)
 }
 
 static void consistency_proof_fill(uint8_t (*proof)[SYNOD_HASH_BYTES], size_t len,
-				   const uint8_t (*leaf_hashes)[SYNOD_HASH_BYTES], uint64_t m,
-				   uint64_t n)
+                                   const uint8_t (*leaf_hashes)[SYNOD_HASH_BYTES], uint64_t m,
+                                   uint64_t n)
 {
 	size_t pos = len;
 	size_t lo = 0;
@@ -210,9 +210,9 @@ static void consistency_proof_fill(uint8_t (*proof)[SYNOD_HASH_BYTES], size_t le
 }
 
 int synod_merkle_consistency_proof(uint8_t (*proof)[SYNOD_HASH_BYTES], size_t proof_cap,
-				   size_t *proof_len,
-				   const uint8_t (*leaf_hashes)[SYNOD_HASH_BYTES], uint64_t size1,
-				   uint64_t size2)
+                                   size_t *proof_len,
+                                   const uint8_t (*leaf_hashes)[SYNOD_HASH_BYTES], uint64_t size1,
+                                   uint64_t size2)
 {
 	SYNOD_ASSERT(proof_len != NULL);
 	*proof_len = 0;
@@ -244,8 +244,8 @@ static void merkle_shift_to_odd(uint64_t *fn, uint64_t *sn)
 }
 
 int synod_merkle_inclusion_verify(const uint8_t leaf_hash[SYNOD_HASH_BYTES], uint64_t index,
-				  uint64_t size, const uint8_t (*proof)[SYNOD_HASH_BYTES],
-				  size_t proof_len, const uint8_t root[SYNOD_HASH_BYTES])
+                                  uint64_t size, const uint8_t (*proof)[SYNOD_HASH_BYTES],
+                                  size_t proof_len, const uint8_t root[SYNOD_HASH_BYTES])
 {
 	SYNOD_ASSERT(leaf_hash != NULL && root != NULL && (proof != NULL || proof_len == 0));
 	if (index >= size || proof_len > SYNOD_MERKLE_PROOF_HASHES_MAX) {
@@ -294,8 +294,8 @@ static const uint8_t *consistency_path_at(const struct consistency_path *p, size
 
 /* Steps 3 to 7 of RFC 9162 section 2.1.4.2, for 0 < size1 < size2 and a non-empty path. */
 static int consistency_verify_path(const struct consistency_path *path, uint64_t size1,
-				   uint64_t size2, const uint8_t root1[SYNOD_HASH_BYTES],
-				   const uint8_t root2[SYNOD_HASH_BYTES])
+                                   uint64_t size2, const uint8_t root1[SYNOD_HASH_BYTES],
+                                   const uint8_t root2[SYNOD_HASH_BYTES])
 {
 	uint64_t fn = size1 - 1;
 	uint64_t sn = size2 - 1;
@@ -329,9 +329,9 @@ static int consistency_verify_path(const struct consistency_path *path, uint64_t
 }
 
 int synod_merkle_consistency_verify(uint64_t size1, uint64_t size2,
-				    const uint8_t root1[SYNOD_HASH_BYTES],
-				    const uint8_t root2[SYNOD_HASH_BYTES],
-				    const uint8_t (*proof)[SYNOD_HASH_BYTES], size_t proof_len)
+                                    const uint8_t root1[SYNOD_HASH_BYTES],
+                                    const uint8_t root2[SYNOD_HASH_BYTES],
+                                    const uint8_t (*proof)[SYNOD_HASH_BYTES], size_t proof_len)
 {
 	SYNOD_ASSERT(root1 != NULL && root2 != NULL && (proof != NULL || proof_len == 0));
 	if (size1 == 0 || size1 > size2 || proof_len > SYNOD_MERKLE_PROOF_HASHES_MAX) {

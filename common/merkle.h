@@ -33,13 +33,13 @@ void synod_merkle_leaf_hash(uint8_t out[SYNOD_HASH_BYTES], const uint8_t *data, 
 /* Writes the hash of the interior node with children left and right. out may be the same
  * buffer as left or right. */
 void synod_merkle_node_hash(uint8_t out[SYNOD_HASH_BYTES], const uint8_t left[SYNOD_HASH_BYTES],
-			    const uint8_t right[SYNOD_HASH_BYTES]);
+                            const uint8_t right[SYNOD_HASH_BYTES]);
 
 /* Writes MTH(D[0:n]), the root of the tree whose leaf hashes are leaf_hashes[0..n-1]
  * (leaf_hashes may be NULL when n is 0; the root of the empty tree is SHA-256("")).
  * Errors: SYNOD_ELIMIT when n leaf hashes cannot be an array in memory. */
 SYNOD_WUR int synod_merkle_root(uint8_t out[SYNOD_HASH_BYTES],
-				const uint8_t (*leaf_hashes)[SYNOD_HASH_BYTES], uint64_t n);
+                                const uint8_t (*leaf_hashes)[SYNOD_HASH_BYTES], uint64_t n);
 
 /* Writes PATH(index, D[0:n]) (RFC 9162 section 2.1.3.1), the inclusion proof of leaf index
  * in the tree of the n leaf hashes, into proof[0..*proof_len-1].
@@ -47,18 +47,18 @@ SYNOD_WUR int synod_merkle_root(uint8_t out[SYNOD_HASH_BYTES],
  * has more than proof_cap hashes or n leaf hashes cannot be an array in memory.
  * On error *proof_len is 0. */
 SYNOD_WUR int synod_merkle_inclusion_proof(uint8_t (*proof)[SYNOD_HASH_BYTES], size_t proof_cap,
-					   size_t *proof_len,
-					   const uint8_t (*leaf_hashes)[SYNOD_HASH_BYTES],
-					   uint64_t n, uint64_t index);
+                                           size_t *proof_len,
+                                           const uint8_t (*leaf_hashes)[SYNOD_HASH_BYTES],
+                                           uint64_t n, uint64_t index);
 
 /* Checks that proof shows leaf_hash at index in a tree of size leaves with root root, by the
  * algorithm of RFC 9162 section 2.1.3.2. proof may be NULL when proof_len is 0.
  * Errors: SYNOD_EPROOF when it does not verify, including index >= size, a proof of the
  * wrong length and proof_len > SYNOD_MERKLE_PROOF_HASHES_MAX. */
 SYNOD_WUR int synod_merkle_inclusion_verify(const uint8_t leaf_hash[SYNOD_HASH_BYTES],
-					    uint64_t index, uint64_t size,
-					    const uint8_t (*proof)[SYNOD_HASH_BYTES],
-					    size_t proof_len, const uint8_t root[SYNOD_HASH_BYTES]);
+                                            uint64_t index, uint64_t size,
+                                            const uint8_t (*proof)[SYNOD_HASH_BYTES],
+                                            size_t proof_len, const uint8_t root[SYNOD_HASH_BYTES]);
 
 /* Writes PROOF(size1, D[0:size2]) (RFC 9162 section 2.1.4.1), the proof that the tree of the
  * first size1 leaf hashes is a prefix of the tree of the first size2, into
@@ -69,9 +69,9 @@ SYNOD_WUR int synod_merkle_inclusion_verify(const uint8_t leaf_hash[SYNOD_HASH_B
  * proof_cap hashes or size2 leaf hashes cannot be an array in memory.
  * On error *proof_len is 0. */
 SYNOD_WUR int synod_merkle_consistency_proof(uint8_t (*proof)[SYNOD_HASH_BYTES], size_t proof_cap,
-					     size_t *proof_len,
-					     const uint8_t (*leaf_hashes)[SYNOD_HASH_BYTES],
-					     uint64_t size1, uint64_t size2);
+                                             size_t *proof_len,
+                                             const uint8_t (*leaf_hashes)[SYNOD_HASH_BYTES],
+                                             uint64_t size1, uint64_t size2);
 
 /* Checks that proof shows the tree of size1 leaves with root root1 is a prefix of the tree
  * of size2 leaves with root root2, by the algorithm of RFC 9162 section 2.1.4.2. proof may be
@@ -83,9 +83,9 @@ SYNOD_WUR int synod_merkle_consistency_proof(uint8_t (*proof)[SYNOD_HASH_BYTES],
  * Errors: SYNOD_EPROOF when it does not verify, including a proof of the wrong length and
  * proof_len > SYNOD_MERKLE_PROOF_HASHES_MAX. */
 SYNOD_WUR int synod_merkle_consistency_verify(uint64_t size1, uint64_t size2,
-					      const uint8_t root1[SYNOD_HASH_BYTES],
-					      const uint8_t root2[SYNOD_HASH_BYTES],
-					      const uint8_t (*proof)[SYNOD_HASH_BYTES],
-					      size_t proof_len);
+                                              const uint8_t root1[SYNOD_HASH_BYTES],
+                                              const uint8_t root2[SYNOD_HASH_BYTES],
+                                              const uint8_t (*proof)[SYNOD_HASH_BYTES],
+                                              size_t proof_len);
 
 #endif

@@ -71,7 +71,7 @@ static int uri_hex_digit(char c)
 
 /* Percent-decodes s[0..n) into v. */
 static int uri_value_decode(struct synod_p11_value *v, const char *name, const char *s, size_t n,
-			    bool query, bool binary, char *errmsg, size_t errmsg_len)
+                            bool query, bool binary, char *errmsg, size_t errmsg_len)
 {
 	size_t len = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -81,16 +81,16 @@ static int uri_value_decode(struct synod_p11_value *v, const char *name, const c
 			int lo = hi >= 0 ? uri_hex_digit(s[i + 2]) : -1;
 			if (lo < 0) {
 				synod_sign_errf(errmsg, errmsg_len,
-						"pkcs11 URI: bad percent-encoding in '%s'", name);
+				                "pkcs11 URI: bad percent-encoding in '%s'", name);
 				return SYNOD_EURI;
 			}
 			byte = hi * 16 + lo;
 			i += 2;
 		} else if (!uri_char_ok(s[i], query)) {
 			synod_sign_errf(errmsg, errmsg_len,
-					"pkcs11 URI: character 0x%02x in '%s' must be "
-					"percent-encoded",
-					(unsigned)byte, name);
+			                "pkcs11 URI: character 0x%02x in '%s' must be "
+			                "percent-encoded",
+			                (unsigned)byte, name);
 			return SYNOD_EURI;
 		}
 		if (byte == 0 && !binary) {
@@ -99,7 +99,7 @@ static int uri_value_decode(struct synod_p11_value *v, const char *name, const c
 		}
 		if (len == SYNOD_PKCS11_ATTR_BYTES_MAX) {
 			synod_sign_errf(errmsg, errmsg_len, "pkcs11 URI: '%s' longer than %u bytes",
-					name, SYNOD_PKCS11_ATTR_BYTES_MAX);
+			                name, SYNOD_PKCS11_ATTR_BYTES_MAX);
 			return SYNOD_ELIMIT;
 		}
 		v->val[len++] = (uint8_t)byte;
@@ -111,7 +111,7 @@ static int uri_value_decode(struct synod_p11_value *v, const char *name, const c
 }
 
 static int uri_attr_lookup(const char *name, size_t name_len, bool query, int *out, char *errmsg,
-			   size_t errmsg_len)
+                           size_t errmsg_len)
 {
 	*out = -1;
 	for (int a = 0; a < SYNOD_P11_ATTR_COUNT; a++) {
@@ -121,7 +121,7 @@ static int uri_attr_lookup(const char *name, size_t name_len, bool query, int *o
 		}
 		if (p11_attr_defs[a].query != query) {
 			synod_sign_errf(errmsg, errmsg_len, "pkcs11 URI: '%s' belongs %s", n,
-					query ? "before the '?'" : "in the query, after '?'");
+			                query ? "before the '?'" : "in the query, after '?'");
 			return SYNOD_EURI;
 		}
 		*out = a;
@@ -134,18 +134,18 @@ static int uri_attr_lookup(const char *name, size_t name_len, bool query, int *o
 		return 0;
 	}
 	synod_sign_errf(errmsg, errmsg_len, "pkcs11 URI: unsupported attribute '%.*s'",
-			(int)(name_len > 64 ? 64 : name_len), name);
+	                (int)(name_len > 64 ? 64 : name_len), name);
 	return SYNOD_EURI;
 }
 
 /* One NAME=VALUE of the path (query false) or the query. */
 static int uri_attr_parse(struct synod_pkcs11_uri *u, const char *s, size_t n, bool query,
-			  char *errmsg, size_t errmsg_len)
+                          char *errmsg, size_t errmsg_len)
 {
 	const char *eq = memchr(s, '=', n);
 	if (eq == NULL || eq == s) {
 		synod_sign_errf(errmsg, errmsg_len, "pkcs11 URI: '%.*s' is not NAME=VALUE",
-				(int)(n > 64 ? 64 : n), s);
+		                (int)(n > 64 ? 64 : n), s);
 		return SYNOD_EURI;
 	}
 	size_t name_len = (size_t)(eq - s);
@@ -169,7 +169,7 @@ static int uri_attr_parse(struct synod_pkcs11_uri *u, const char *s, size_t n, b
 
 /* Splits s[0..n) at sep and parses each attribute. */
 static int uri_component_parse(struct synod_pkcs11_uri *u, const char *s, size_t n, bool query,
-			       char *errmsg, size_t errmsg_len)
+                               char *errmsg, size_t errmsg_len)
 {
 	char sep = query ? '&' : ';';
 	size_t start = 0;
@@ -217,7 +217,7 @@ static int uri_version_parse(struct synod_pkcs11_uri *u, char *errmsg, size_t er
 	if (!uri_decimal(s, major_len, 255, &major) ||
 	    (dot != NULL && !uri_decimal(dot + 1, n - major_len - 1, 255, &minor))) {
 		synod_sign_errf(errmsg, errmsg_len,
-				"pkcs11 URI: library-version must be M or M.N (0-255)");
+		                "pkcs11 URI: library-version must be M or M.N (0-255)");
 		return SYNOD_EURI;
 	}
 	u->lib_major = (unsigned)major;
@@ -231,7 +231,7 @@ static int uri_finish(struct synod_pkcs11_uri *u, char *errmsg, size_t errmsg_le
 	struct synod_p11_value *a = u->attr;
 	if (a[SYNOD_P11_SLOT_ID].set &&
 	    !uri_decimal((const char *)a[SYNOD_P11_SLOT_ID].val, a[SYNOD_P11_SLOT_ID].len,
-			 ULONG_MAX, &u->slot_id)) {
+	                 ULONG_MAX, &u->slot_id)) {
 		synod_sign_errf(errmsg, errmsg_len, "pkcs11 URI: slot-id must be a decimal number");
 		return SYNOD_EURI;
 	}
@@ -243,26 +243,26 @@ static int uri_finish(struct synod_pkcs11_uri *u, char *errmsg, size_t errmsg_le
 	}
 	if (a[SYNOD_P11_TYPE].set && strcmp((const char *)a[SYNOD_P11_TYPE].val, "private") != 0) {
 		synod_sign_errf(errmsg, errmsg_len,
-				"pkcs11 URI: type=%s is not a signing key (use type=private or "
-				"leave it out)",
-				(const char *)a[SYNOD_P11_TYPE].val);
+		                "pkcs11 URI: type=%s is not a signing key (use type=private or "
+		                "leave it out)",
+		                (const char *)a[SYNOD_P11_TYPE].val);
 		return SYNOD_EURI;
 	}
 	if (a[SYNOD_P11_MODULE_NAME].set) {
 		synod_sign_errf(errmsg, errmsg_len,
-				"pkcs11 URI: module-name is not supported, use module-path=");
+		                "pkcs11 URI: module-name is not supported, use module-path=");
 		return SYNOD_EURI;
 	}
 	if (a[SYNOD_P11_PIN_VALUE].set && a[SYNOD_P11_PIN_SOURCE].set) {
 		synod_sign_errf(errmsg, errmsg_len,
-				"pkcs11 URI: give pin-value or pin-source, not both");
+		                "pkcs11 URI: give pin-value or pin-source, not both");
 		return SYNOD_EURI;
 	}
 	return 0;
 }
 
 int synod_pkcs11_uri_parse(struct synod_pkcs11_uri *u, const char *uri, char *errmsg,
-			   size_t errmsg_len)
+                           size_t errmsg_len)
 {
 	memset(u, 0, sizeof *u);
 	if (strncmp(uri, "pkcs11:", 7) != 0) {
@@ -272,7 +272,7 @@ int synod_pkcs11_uri_parse(struct synod_pkcs11_uri *u, const char *uri, char *er
 	size_t total = strnlen(uri, SYNOD_URI_BYTES_MAX + 1);
 	if (total > SYNOD_URI_BYTES_MAX) {
 		synod_sign_errf(errmsg, errmsg_len, "pkcs11 URI longer than %u bytes",
-				SYNOD_URI_BYTES_MAX);
+		                SYNOD_URI_BYTES_MAX);
 		return SYNOD_ELIMIT;
 	}
 	const char *path = uri + 7;

@@ -14,9 +14,9 @@
 
 SYNOD_COUNTER(sign_made_counter, "synod_signatures_made_total", "Ed25519 signatures made");
 SYNOD_COUNTER(sign_failed_counter, "synod_signatures_failed_total",
-	      "signing attempts that failed (bad input, HSM or crypto error)");
+              "signing attempts that failed (bad input, HSM or crypto error)");
 SYNOD_COUNTER(verify_failed_counter, "synod_signature_verifications_failed_total",
-	      "signatures that did not verify");
+              "signatures that did not verify");
 
 static _Atomic int sign_sodium_ready;
 
@@ -54,8 +54,8 @@ static int sign_tag_check(const char *tag, size_t *tag_len)
 }
 
 int synod_sign_input(uint8_t *out, size_t cap, size_t *len, const char *tag,
-		     const uint8_t cluster_id[SYNOD_CLUSTER_ID_BYTES], const uint8_t *msg,
-		     size_t msg_len)
+                     const uint8_t cluster_id[SYNOD_CLUSTER_ID_BYTES], const uint8_t *msg,
+                     size_t msg_len)
 {
 	size_t tag_len = 0;
 	*len = 0;
@@ -85,8 +85,8 @@ int synod_sign_input(uint8_t *out, size_t cap, size_t *len, const char *tag,
  * into a malloc'd buffer; *buf points at whichever was used. The caller frees
  * *buf when it is not stack. */
 static int sign_frame(uint8_t *stack, uint8_t **buf, size_t *len, const char *tag,
-		      const uint8_t cluster_id[SYNOD_CLUSTER_ID_BYTES], const uint8_t *msg,
-		      size_t msg_len)
+                      const uint8_t cluster_id[SYNOD_CLUSTER_ID_BYTES], const uint8_t *msg,
+                      size_t msg_len)
 {
 	size_t tag_len = 0;
 	int rc = sign_tag_check(tag, &tag_len);
@@ -117,14 +117,14 @@ static int signer_uri_check(const char *uri, char *errmsg, size_t errmsg_len)
 	}
 	if (strnlen(uri, SYNOD_URI_BYTES_MAX + 1) > SYNOD_URI_BYTES_MAX) {
 		synod_sign_errf(errmsg, errmsg_len, "signer URI longer than %u bytes",
-				SYNOD_URI_BYTES_MAX);
+		                SYNOD_URI_BYTES_MAX);
 		return SYNOD_ELIMIT;
 	}
 	if (strncmp(uri, "file:", 5) != 0 && strncmp(uri, "pkcs11:", 7) != 0) {
 		synod_sign_errf(errmsg, errmsg_len,
-				"signer URI '%.64s' has an unknown scheme: use file:PATH or "
-				"pkcs11:token=...;object=...",
-				uri);
+		                "signer URI '%.64s' has an unknown scheme: use file:PATH or "
+		                "pkcs11:token=...;object=...",
+		                uri);
 		return SYNOD_EURI;
 	}
 	return synod_sign_sodium_init();
@@ -182,8 +182,8 @@ const char *synod_signer_errmsg(const struct synod_signer *s)
 }
 
 int synod_signer_sign(struct synod_signer *s, uint8_t sig[SYNOD_SIG_BYTES], const char *tag,
-		      const uint8_t cluster_id[SYNOD_CLUSTER_ID_BYTES], const uint8_t *msg,
-		      size_t msg_len)
+                      const uint8_t cluster_id[SYNOD_CLUSTER_ID_BYTES], const uint8_t *msg,
+                      size_t msg_len)
 {
 	uint8_t stack[SYNOD_SIGN_STACK_BYTES];
 	uint8_t *buf = NULL;
@@ -192,7 +192,7 @@ int synod_signer_sign(struct synod_signer *s, uint8_t sig[SYNOD_SIG_BYTES], cons
 	int rc = sign_frame(stack, &buf, &len, tag, cluster_id, msg, msg_len);
 	if (rc != 0) {
 		synod_sign_errf(s->errmsg, sizeof s->errmsg, "cannot frame message: %s",
-				synod_strerror(rc));
+		                synod_strerror(rc));
 		goto fail;
 	}
 	rc = s->ops->sign(s, sig, buf, len);
@@ -211,7 +211,7 @@ fail:
 }
 
 int synod_ed25519_verify(const uint8_t sig[SYNOD_SIG_BYTES], const uint8_t *msg, size_t msg_len,
-			 const uint8_t pk[SYNOD_PUBKEY_BYTES])
+                         const uint8_t pk[SYNOD_PUBKEY_BYTES])
 {
 	/* libsodium 1.0.18 (built without ED25519_COMPAT) already rejects
 	 * S >= L, small-order R and A, a non-canonical A, and (by comparing
@@ -228,8 +228,8 @@ int synod_ed25519_verify(const uint8_t sig[SYNOD_SIG_BYTES], const uint8_t *msg,
 }
 
 int synod_sig_verify(const uint8_t sig[SYNOD_SIG_BYTES], const char *tag,
-		     const uint8_t cluster_id[SYNOD_CLUSTER_ID_BYTES], const uint8_t *msg,
-		     size_t msg_len, const uint8_t pk[SYNOD_PUBKEY_BYTES])
+                     const uint8_t cluster_id[SYNOD_CLUSTER_ID_BYTES], const uint8_t *msg,
+                     size_t msg_len, const uint8_t pk[SYNOD_PUBKEY_BYTES])
 {
 	uint8_t stack[SYNOD_SIGN_STACK_BYTES];
 	uint8_t *buf = NULL;
@@ -247,7 +247,7 @@ int synod_sig_verify(const uint8_t sig[SYNOD_SIG_BYTES], const char *tag,
 }
 
 int synod_keygen(const char *uri, const uint8_t *seed, uint8_t pk[SYNOD_PUBKEY_BYTES], char *errmsg,
-		 size_t errmsg_len)
+                 size_t errmsg_len)
 {
 	synod_sign_errf(errmsg, errmsg_len, "%s", "");
 	int rc = signer_uri_check(uri, errmsg, errmsg_len);

@@ -45,8 +45,8 @@
  * SYNOD_SIGN_TAG_BYTES_MAX tag, SYNOD_ELIMIT for a message longer than
  * SYNOD_SIGN_MSG_BYTES_MAX or when out is too small. */
 SYNOD_WUR int synod_sign_input(uint8_t *out, size_t cap, size_t *len, const char *tag,
-			       const uint8_t cluster_id[SYNOD_CLUSTER_ID_BYTES], const uint8_t *msg,
-			       size_t msg_len);
+                               const uint8_t cluster_id[SYNOD_CLUSTER_ID_BYTES], const uint8_t *msg,
+                               size_t msg_len);
 
 struct synod_signer; /* opaque */
 
@@ -60,7 +60,7 @@ struct synod_signer; /* opaque */
  * SYNOD_EPKCS11 (a PKCS#11 call failed, wrong PIN included), SYNOD_ELIMIT,
  * SYNOD_ENOMEM, SYNOD_ECRYPTO (the key's public half does not match it). */
 SYNOD_WUR int synod_signer_open(struct synod_signer **out, const char *uri, char *errmsg,
-				size_t errmsg_len);
+                                size_t errmsg_len);
 /* Wipes the key material, closes sessions and frees s. NULL is a no-op. */
 void synod_signer_close(struct synod_signer *s);
 /* Copies the public key into pk. */
@@ -72,8 +72,8 @@ void synod_signer_pubkey(const struct synod_signer *s, uint8_t pk[SYNOD_PUBKEY_B
  * SYNOD_ENOMEM, SYNOD_EPKCS11 or SYNOD_ECRYPTO (synod_signer_errmsg says
  * which call failed). */
 SYNOD_WUR int synod_signer_sign(struct synod_signer *s, uint8_t sig[SYNOD_SIG_BYTES],
-				const char *tag, const uint8_t cluster_id[SYNOD_CLUSTER_ID_BYTES],
-				const uint8_t *msg, size_t msg_len);
+                                const char *tag, const uint8_t cluster_id[SYNOD_CLUSTER_ID_BYTES],
+                                const uint8_t *msg, size_t msg_len);
 /* The last sign error of s in words ("" when none); valid until the next call
  * on s. */
 const char *synod_signer_errmsg(const struct synod_signer *s);
@@ -83,15 +83,15 @@ const char *synod_signer_errmsg(const struct synod_signer *s);
  * oversized message, SYNOD_ENOMEM, SYNOD_ECRYPTO). Strict: see
  * synod_ed25519_verify. Thread-safe. */
 SYNOD_WUR int synod_sig_verify(const uint8_t sig[SYNOD_SIG_BYTES], const char *tag,
-			       const uint8_t cluster_id[SYNOD_CLUSTER_ID_BYTES], const uint8_t *msg,
-			       size_t msg_len, const uint8_t pk[SYNOD_PUBKEY_BYTES]);
+                               const uint8_t cluster_id[SYNOD_CLUSTER_ID_BYTES], const uint8_t *msg,
+                               size_t msg_len, const uint8_t pk[SYNOD_PUBKEY_BYTES]);
 
 /* Plain Ed25519 (RFC 8032), no domain separation: for test vectors only.
  * 0 or SYNOD_EBADSIG (SYNOD_ECRYPTO if libsodium cannot start). Rejects
  * S >= L, non-canonical or small-order R and A, as libsodium 1.0.18 does
  * (checked against every Wycheproof vector). Thread-safe. */
 SYNOD_WUR int synod_ed25519_verify(const uint8_t sig[SYNOD_SIG_BYTES], const uint8_t *msg,
-				   size_t msg_len, const uint8_t pk[SYNOD_PUBKEY_BYTES]);
+                                   size_t msg_len, const uint8_t pk[SYNOD_PUBKEY_BYTES]);
 
 /* Creates a key at uri (borrowed): a new file, created with O_EXCL and mode
  * 0600 and fsynced (SYNOD_EEXIST when it exists), or a new key pair inside the
@@ -101,6 +101,6 @@ SYNOD_WUR int synod_ed25519_verify(const uint8_t sig[SYNOD_SIG_BYTES], const uin
  * imported as a sensitive, non-extractable private key). pk gets the public
  * key. Other errors as for synod_signer_open. */
 SYNOD_WUR int synod_keygen(const char *uri, const uint8_t *seed, uint8_t pk[SYNOD_PUBKEY_BYTES],
-			   char *errmsg, size_t errmsg_len);
+                           char *errmsg, size_t errmsg_len);
 
 #endif

@@ -54,7 +54,7 @@ static int keyfile_stat_check(int fd, const char *path, char *errmsg, size_t err
 	struct stat st;
 	if (fstat(fd, &st) != 0) {
 		synod_sign_errf(errmsg, errmsg_len, "cannot stat key file %s: %s", path,
-				strerror(errno));
+		                strerror(errno));
 		return SYNOD_EIO;
 	}
 	if (!S_ISREG(st.st_mode)) {
@@ -93,23 +93,23 @@ static int keyfile_read_all(int fd, uint8_t *buf, size_t cap, size_t *n)
 }
 
 static int keyfile_parse(const uint8_t *buf, size_t n, const char *path,
-			 uint8_t seed[SYNOD_SEED_BYTES], char *errmsg, size_t errmsg_len)
+                         uint8_t seed[SYNOD_SEED_BYTES], char *errmsg, size_t errmsg_len)
 {
 	size_t hex_len = 2 * SYNOD_SEED_BYTES;
 	bool shape_ok = n == hex_len || (n == hex_len + 1 && buf[hex_len] == '\n');
 	if (!shape_ok ||
 	    synod_hex_decode(seed, SYNOD_SEED_BYTES, (const char *)buf, hex_len) != 0) {
 		synod_sign_errf(errmsg, errmsg_len,
-				"key file %s is malformed: expected 64 hex characters and a "
-				"newline",
-				path);
+		                "key file %s is malformed: expected 64 hex characters and a "
+		                "newline",
+		                path);
 		return SYNOD_EKEYFILE;
 	}
 	return 0;
 }
 
 int synod_keyfile_seed_read(const char *path, uint8_t seed[SYNOD_SEED_BYTES], char *errmsg,
-			    size_t errmsg_len)
+                            size_t errmsg_len)
 {
 	/* One byte more than a valid file so that a longer one is caught. */
 	uint8_t buf[SYNOD_KEYFILE_BYTES + 1];
@@ -127,7 +127,7 @@ int synod_keyfile_seed_read(const char *path, uint8_t seed[SYNOD_SEED_BYTES], ch
 	rc = keyfile_read_all(fd, buf, sizeof buf, &n);
 	if (rc != 0) {
 		synod_sign_errf(errmsg, errmsg_len, "cannot read key file %s: %s", path,
-				strerror(errno));
+		                strerror(errno));
 		goto fail;
 	}
 	rc = keyfile_parse(buf, n, path, seed, errmsg, errmsg_len);
@@ -138,7 +138,7 @@ fail:
 }
 
 static int file_signer_sign(struct synod_signer *s, uint8_t sig[SYNOD_SIG_BYTES], const uint8_t *m,
-			    size_t n)
+                            size_t n)
 {
 	if (crypto_sign_detached(sig, NULL, m, n, s->impl) != 0) {
 		synod_sign_errf(s->errmsg, sizeof s->errmsg, "crypto_sign_detached failed");
@@ -163,7 +163,7 @@ static const struct synod_signer_ops file_signer_ops = {
 };
 
 int synod_file_signer_open(struct synod_signer *s, const char *path, char *errmsg,
-			   size_t errmsg_len)
+                           size_t errmsg_len)
 {
 	int rc = SYNOD_ENOMEM;
 	uint8_t *seed = sodium_malloc(SYNOD_SEED_BYTES);
@@ -228,8 +228,8 @@ static int keygen_file_create(const char *path, const char *hex, char *errmsg, s
 	if (fd < 0) {
 		int err = errno;
 		synod_sign_errf(errmsg, errmsg_len, "cannot create key file %s: %s%s", path,
-				strerror(err),
-				err == EEXIST ? " (refusing to overwrite a key)" : "");
+		                strerror(err),
+		                err == EEXIST ? " (refusing to overwrite a key)" : "");
 		return err == EEXIST ? SYNOD_EEXIST : keyfile_open_error(path, err, NULL, 0);
 	}
 	int rc = SYNOD_EIO;
@@ -237,13 +237,13 @@ static int keygen_file_create(const char *path, const char *hex, char *errmsg, s
 	if (fchmod(fd, 0600) != 0 || keygen_write_all(fd, hex, SYNOD_KEYFILE_BYTES) != 0 ||
 	    fsync(fd) != 0) {
 		synod_sign_errf(errmsg, errmsg_len, "cannot write key file %s: %s", path,
-				strerror(errno));
+		                strerror(errno));
 		goto fail;
 	}
 	if (close(fd) != 0 || keygen_dir_sync(path) != 0) {
 		fd = -1;
 		synod_sign_errf(errmsg, errmsg_len, "cannot sync key file %s: %s", path,
-				strerror(errno));
+		                strerror(errno));
 		goto fail;
 	}
 	return 0;
@@ -256,7 +256,7 @@ fail:
 }
 
 int synod_file_keygen(const char *path, const uint8_t *seed, uint8_t pk[SYNOD_PUBKEY_BYTES],
-		      char *errmsg, size_t errmsg_len)
+                      char *errmsg, size_t errmsg_len)
 {
 	int rc = SYNOD_ENOMEM;
 	uint8_t *own_seed = sodium_malloc(SYNOD_SEED_BYTES);

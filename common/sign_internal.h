@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 /* Domain-separated input up to this size is framed on the stack. */
-#define SYNOD_SIGN_STACK_BYTES	4096u
+#define SYNOD_SIGN_STACK_BYTES  4096u
 #define SYNOD_SIGN_ERRMSG_BYTES 512u
 /* A key file: 64 hex characters and a newline. */
 #define SYNOD_KEYFILE_BYTES (2u * SYNOD_SEED_BYTES + 1u)
@@ -19,12 +19,12 @@
 #define SYNOD_PKCS11_MODULE_DEFAULT "/usr/lib/softhsm/libsofthsm2.so"
 /* Longest decoded value of any one RFC 7512 attribute (labels, paths, PIN). */
 #define SYNOD_PKCS11_ATTR_BYTES_MAX 256u
-#define SYNOD_PKCS11_SLOTS_MAX	    64u
+#define SYNOD_PKCS11_SLOTS_MAX      64u
 #define SYNOD_PKCS11_MODULES_MAX    8u
 #define SYNOD_PKCS11_PIN_BYTES_MAX  SYNOD_PKCS11_ATTR_BYTES_MAX
 
 _Static_assert(SYNOD_SIGN_STACK_BYTES >= SYNOD_SIGN_INPUT_BYTES(SYNOD_SIGN_TAG_BYTES_MAX, 1024u),
-	       "a vote (well under 1 KiB) is framed without the heap");
+               "a vote (well under 1 KiB) is framed without the heap");
 _Static_assert(SYNOD_SIGN_TAG_BYTES_MAX <= 255u, "the tag length is one byte");
 
 struct synod_signer;
@@ -33,7 +33,7 @@ struct synod_signer_ops {
 	const char *kind; /* "file" or "pkcs11" */
 	/* Signs the framed bytes m[0..n) into sig; on failure fills s->errmsg. */
 	int (*sign)(struct synod_signer *s, uint8_t sig[SYNOD_SIG_BYTES], const uint8_t *m,
-		    size_t n);
+	            size_t n);
 	/* Wipes and frees s->impl. */
 	void (*close)(struct synod_signer *s);
 };
@@ -56,17 +56,17 @@ SYNOD_WUR int synod_sign_sodium_init(void);
 /* The path of a file: URI ("file:PATH" or "file:///ABS"), pointing into uri;
  * SYNOD_EURI for an empty path or a host part. */
 SYNOD_WUR int synod_file_uri_path(const char *uri, const char **path, char *errmsg,
-				  size_t errmsg_len);
+                                  size_t errmsg_len);
 /* Reads the seed from a key file that is a regular file of mode 0600.
  * seed should be sodium_malloc memory. SYNOD_EPERM (mode), SYNOD_EKEYFILE
  * (not a regular file, malformed), SYNOD_ENOTFOUND, SYNOD_EIO. */
 SYNOD_WUR int synod_keyfile_seed_read(const char *path, uint8_t seed[SYNOD_SEED_BYTES],
-				      char *errmsg, size_t errmsg_len);
+                                      char *errmsg, size_t errmsg_len);
 /* Fills s (ops, impl, pk) from the key file at path. */
 SYNOD_WUR int synod_file_signer_open(struct synod_signer *s, const char *path, char *errmsg,
-				     size_t errmsg_len);
+                                     size_t errmsg_len);
 SYNOD_WUR int synod_file_keygen(const char *path, const uint8_t *seed,
-				uint8_t pk[SYNOD_PUBKEY_BYTES], char *errmsg, size_t errmsg_len);
+                                uint8_t pk[SYNOD_PUBKEY_BYTES], char *errmsg, size_t errmsg_len);
 
 /* ---- RFC 7512 URIs (common/pkcs11_uri.c) ---- */
 
@@ -113,7 +113,7 @@ struct synod_pkcs11_uri {
  * module-name (use module-path) and pin-value together with pin-source.
  * Vendor query attributes are ignored. SYNOD_EURI or SYNOD_ELIMIT. */
 SYNOD_WUR int synod_pkcs11_uri_parse(struct synod_pkcs11_uri *u, const char *uri, char *errmsg,
-				     size_t errmsg_len);
+                                     size_t errmsg_len);
 void synod_pkcs11_uri_wipe(struct synod_pkcs11_uri *u);
 /* The RFC 7512 name of an attribute ("token", "pin-source", ...). */
 const char *synod_pkcs11_attr_name(enum synod_p11_attr a);
@@ -121,9 +121,9 @@ const char *synod_pkcs11_attr_name(enum synod_p11_attr a);
 /* ---- PKCS#11 signer (common/sign_pkcs11.c) ---- */
 
 SYNOD_WUR int synod_pkcs11_signer_open(struct synod_signer *s, const char *uri, char *errmsg,
-				       size_t errmsg_len);
+                                       size_t errmsg_len);
 SYNOD_WUR int synod_pkcs11_keygen(const char *uri, const uint8_t *seed,
-				  uint8_t pk[SYNOD_PUBKEY_BYTES], char *errmsg, size_t errmsg_len);
+                                  uint8_t pk[SYNOD_PUBKEY_BYTES], char *errmsg, size_t errmsg_len);
 /* "CKR_PIN_INCORRECT" for the common CK_RV codes, "CKR_?" otherwise. */
 const char *synod_pkcs11_rv_name(unsigned long rv);
 
@@ -140,6 +140,6 @@ struct synod_pkcs11_key_props {
 	bool is_private;
 };
 SYNOD_WUR int synod_pkcs11_key_props_get(const char *uri, struct synod_pkcs11_key_props *out,
-					 char *errmsg, size_t errmsg_len);
+                                         char *errmsg, size_t errmsg_len);
 
 #endif

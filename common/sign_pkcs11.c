@@ -103,8 +103,8 @@ const char *synod_pkcs11_rv_name(unsigned long rv)
 static int p11_fail(char *errmsg, size_t errmsg_len, const char *fn, CK_RV rv, const char *where)
 {
 	synod_sign_errf(errmsg, errmsg_len, "%s failed for %s: %s (0x%lx)%s", fn, where,
-			synod_pkcs11_rv_name(rv), (unsigned long)rv,
-			rv == CKR_PIN_INCORRECT ? ": wrong PIN" : "");
+	                synod_pkcs11_rv_name(rv), (unsigned long)rv,
+	                rv == CKR_PIN_INCORRECT ? ": wrong PIN" : "");
 	return SYNOD_EPKCS11;
 }
 
@@ -130,7 +130,7 @@ static int p11_module_load(struct p11_module *m, char *errmsg, size_t errmsg_len
 		m->dl = dlopen(m->path, RTLD_NOW | RTLD_LOCAL);
 		if (m->dl == NULL) {
 			synod_sign_errf(errmsg, errmsg_len, "cannot load PKCS#11 module %s: %s",
-					m->path, dlerror());
+			                m->path, dlerror());
 			return SYNOD_EPKCS11;
 		}
 	}
@@ -156,7 +156,7 @@ static int p11_module_load(struct p11_module *m, char *errmsg, size_t errmsg_len
 }
 
 static int p11_module_get(const char *module, struct p11_module **out, char *errmsg,
-			  size_t errmsg_len)
+                          size_t errmsg_len)
 {
 	/* One entry per file, however it is spelled: two entries for one
 	 * module would finalize it under each other. */
@@ -183,7 +183,7 @@ static int p11_module_get(const char *module, struct p11_module **out, char *err
 	}
 	if (m == NULL) {
 		synod_sign_errf(errmsg, errmsg_len, "more than %u PKCS#11 modules loaded",
-				SYNOD_PKCS11_MODULES_MAX);
+		                SYNOD_PKCS11_MODULES_MAX);
 		rc = SYNOD_ELIMIT;
 	} else if (m->refs == 0) {
 		rc = p11_module_load(m, errmsg, errmsg_len);
@@ -223,7 +223,7 @@ struct p11_session {
 
 /* A blank-padded PKCS#11 text field equals the URI value (or none given). */
 static bool p11_padded_eq(const CK_UTF8CHAR *field, size_t field_len,
-			  const struct synod_p11_value *v)
+                          const struct synod_p11_value *v)
 {
 	if (!v->set) {
 		return true;
@@ -252,12 +252,12 @@ static bool p11_library_matches(struct p11_session *ps)
 	}
 	bool version_ok =
 	    !a[SYNOD_P11_LIBRARY_VERSION].set || (info.libraryVersion.major == ps->uri.lib_major &&
-						  info.libraryVersion.minor == ps->uri.lib_minor);
+	                                          info.libraryVersion.minor == ps->uri.lib_minor);
 	return version_ok &&
 	       p11_padded_eq(info.manufacturerID, sizeof info.manufacturerID,
-			     &a[SYNOD_P11_LIBRARY_MANUFACTURER]) &&
+	                     &a[SYNOD_P11_LIBRARY_MANUFACTURER]) &&
 	       p11_padded_eq(info.libraryDescription, sizeof info.libraryDescription,
-			     &a[SYNOD_P11_LIBRARY_DESCRIPTION]);
+	                     &a[SYNOD_P11_LIBRARY_DESCRIPTION]);
 }
 
 /* Only initialized tokens match: SoftHSM always offers an empty one. */
@@ -271,9 +271,9 @@ static bool p11_slot_matches(struct p11_session *ps, CK_SLOT_ID slot, CK_FLAGS *
 		CK_SLOT_INFO si;
 		if (ps->f->C_GetSlotInfo(slot, &si) != CKR_OK ||
 		    !p11_padded_eq(si.slotDescription, sizeof si.slotDescription,
-				   &a[SYNOD_P11_SLOT_DESCRIPTION]) ||
+		                   &a[SYNOD_P11_SLOT_DESCRIPTION]) ||
 		    !p11_padded_eq(si.manufacturerID, sizeof si.manufacturerID,
-				   &a[SYNOD_P11_SLOT_MANUFACTURER])) {
+		                   &a[SYNOD_P11_SLOT_MANUFACTURER])) {
 			return false;
 		}
 	}
@@ -284,7 +284,7 @@ static bool p11_slot_matches(struct p11_session *ps, CK_SLOT_ID slot, CK_FLAGS *
 	*flags = ti.flags;
 	return p11_padded_eq(ti.label, sizeof ti.label, &a[SYNOD_P11_TOKEN]) &&
 	       p11_padded_eq(ti.manufacturerID, sizeof ti.manufacturerID,
-			     &a[SYNOD_P11_MANUFACTURER]) &&
+	                     &a[SYNOD_P11_MANUFACTURER]) &&
 	       p11_padded_eq(ti.model, sizeof ti.model, &a[SYNOD_P11_MODEL]) &&
 	       p11_padded_eq(ti.serialNumber, sizeof ti.serialNumber, &a[SYNOD_P11_SERIAL]);
 }
@@ -298,7 +298,7 @@ static int p11_slot_find(struct p11_session *ps, char *errmsg, size_t errmsg_len
 	CK_RV rv = ps->f->C_GetSlotList(CK_TRUE, slots, &n);
 	if (rv == CKR_BUFFER_TOO_SMALL) {
 		synod_sign_errf(errmsg, errmsg_len, "module %s has more than %u slots",
-				ps->mod->path, SYNOD_PKCS11_SLOTS_MAX);
+		                ps->mod->path, SYNOD_PKCS11_SLOTS_MAX);
 		return SYNOD_ELIMIT;
 	}
 	if (rv != CKR_OK) {
@@ -316,13 +316,13 @@ static int p11_slot_find(struct p11_session *ps, char *errmsg, size_t errmsg_len
 	}
 	if (found == 0) {
 		synod_sign_errf(errmsg, errmsg_len, "no initialized token matches %s in module %s",
-				ps->where, ps->mod->path);
+		                ps->where, ps->mod->path);
 		return SYNOD_ENOTFOUND;
 	}
 	if (found > 1) {
 		synod_sign_errf(errmsg, errmsg_len,
-				"%u tokens match %s in module %s: add token= or serial= to the URI",
-				found, ps->where, ps->mod->path);
+		                "%u tokens match %s in module %s: add token= or serial= to the URI",
+		                found, ps->where, ps->mod->path);
 		return SYNOD_EURI;
 	}
 	return 0;
@@ -330,7 +330,7 @@ static int p11_slot_find(struct p11_session *ps, char *errmsg, size_t errmsg_len
 
 /* pin-source=file:PATH (or file:///PATH, or a bare /PATH): the first line. */
 static int p11_pin_read(const char *source, uint8_t *pin, size_t *pin_len, char *errmsg,
-			size_t errmsg_len)
+                        size_t errmsg_len)
 {
 	const char *path = source;
 	if (strncmp(source, "file:", 5) == 0) {
@@ -340,8 +340,8 @@ static int p11_pin_read(const char *source, uint8_t *pin, size_t *pin_len, char 
 		}
 	} else if (source[0] != '/') {
 		synod_sign_errf(errmsg, errmsg_len,
-				"pin-source '%s' is not supported: use pin-source=file:PATH",
-				source);
+		                "pin-source '%s' is not supported: use pin-source=file:PATH",
+		                source);
 		return SYNOD_EURI;
 	}
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -349,7 +349,7 @@ static int p11_pin_read(const char *source, uint8_t *pin, size_t *pin_len, char 
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		synod_sign_errf(errmsg, errmsg_len, "cannot read PIN file %s: %s", path,
-				fd < 0 ? strerror(err) : "not a regular file");
+		                fd < 0 ? strerror(err) : "not a regular file");
 		if (fd >= 0) {
 			close(fd);
 		}
@@ -386,8 +386,8 @@ static int p11_login(struct p11_session *ps, char *errmsg, size_t errmsg_len)
 		}
 	} else if (ps->token_flags & CKF_LOGIN_REQUIRED) {
 		synod_sign_errf(errmsg, errmsg_len,
-				"%s needs a PIN: add ?pin-source=file:PATH or ?pin-value=PIN",
-				ps->where);
+		                "%s needs a PIN: add ?pin-source=file:PATH or ?pin-value=PIN",
+		                ps->where);
 		return SYNOD_EURI;
 	} else {
 		return 0;
@@ -424,7 +424,7 @@ static void p11_session_where(struct p11_session *ps)
 	const struct synod_p11_value *a = ps->uri.attr;
 	if (a[SYNOD_P11_TOKEN].set) {
 		snprintf(ps->where, sizeof ps->where, "token '%.64s'",
-			 (const char *)a[SYNOD_P11_TOKEN].val);
+		         (const char *)a[SYNOD_P11_TOKEN].val);
 	} else if (a[SYNOD_P11_SLOT_ID].set) {
 		snprintf(ps->where, sizeof ps->where, "slot %lu", ps->uri.slot_id);
 	} else {
@@ -435,7 +435,7 @@ static void p11_session_where(struct p11_session *ps)
 /* Parses uri, loads the module, finds the token, opens a session (read-write
  * when rw) and logs in. On failure everything is closed again. */
 static int p11_session_open(struct p11_session *ps, const char *uri, bool rw, char *errmsg,
-			    size_t errmsg_len)
+                            size_t errmsg_len)
 {
 	memset(ps, 0, sizeof *ps);
 	int rc = synod_pkcs11_uri_parse(&ps->uri, uri, errmsg, errmsg_len);
@@ -474,7 +474,7 @@ fail:
 /* ---- objects ---- */
 
 static int p11_find(struct p11_session *ps, CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *found,
-		    CK_ULONG cap, CK_ULONG *count, char *errmsg, size_t errmsg_len)
+                    CK_ULONG cap, CK_ULONG *count, char *errmsg, size_t errmsg_len)
 {
 	*count = 0;
 	CK_RV rv = ps->f->C_FindObjectsInit(ps->h, tmpl, n);
@@ -514,7 +514,7 @@ static const char *p11_object_name(struct p11_session *ps)
 
 /* The one Ed25519 key of class cls that the URI's object= and id= name. */
 static int p11_key_find(struct p11_session *ps, CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE *out,
-			char *errmsg, size_t errmsg_len)
+                        char *errmsg, size_t errmsg_len)
 {
 	if (!ps->uri.attr[SYNOD_P11_OBJECT].set && !ps->uri.attr[SYNOD_P11_ID].set) {
 		synod_sign_errf(errmsg, errmsg_len, "pkcs11 URI names no key: add object=LABEL");
@@ -535,8 +535,8 @@ static int p11_key_find(struct p11_session *ps, CK_OBJECT_CLASS cls, CK_OBJECT_H
 	const char *what = cls == CKO_PRIVATE_KEY ? "private" : "public";
 	if (count != 1) {
 		synod_sign_errf(errmsg, errmsg_len, "%s Ed25519 %s key '%s' in %s",
-				count == 0 ? "no" : "more than one", what, p11_object_name(ps),
-				ps->where);
+		                count == 0 ? "no" : "more than one", what, p11_object_name(ps),
+		                ps->where);
 		return count == 0 ? SYNOD_ENOTFOUND : SYNOD_EURI;
 	}
 	*out = found[0];
@@ -544,14 +544,14 @@ static int p11_key_find(struct p11_session *ps, CK_OBJECT_CLASS cls, CK_OBJECT_H
 }
 
 static int p11_pubkey_read(struct p11_session *ps, CK_OBJECT_HANDLE pub,
-			   uint8_t pk[SYNOD_PUBKEY_BYTES], char *errmsg, size_t errmsg_len)
+                           uint8_t pk[SYNOD_PUBKEY_BYTES], char *errmsg, size_t errmsg_len)
 {
 	uint8_t point[2 * P11_EC_POINT_BYTES];
 	CK_ATTRIBUTE a = {CKA_EC_POINT, point, sizeof point};
 	CK_RV rv = ps->f->C_GetAttributeValue(ps->h, pub, &a, 1);
 	if (rv != CKR_OK) {
 		return p11_fail(errmsg, errmsg_len, "C_GetAttributeValue(CKA_EC_POINT)", rv,
-				ps->where);
+		                ps->where);
 	}
 	if (a.ulValueLen == P11_EC_POINT_BYTES && point[0] == 0x04 &&
 	    point[1] == SYNOD_PUBKEY_BYTES) {
@@ -560,15 +560,15 @@ static int p11_pubkey_read(struct p11_session *ps, CK_OBJECT_HANDLE pub,
 		memcpy(pk, point, SYNOD_PUBKEY_BYTES);
 	} else {
 		synod_sign_errf(errmsg, errmsg_len,
-				"CKA_EC_POINT of '%s' in %s is %lu bytes, expected 04 20 and 32",
-				p11_object_name(ps), ps->where, (unsigned long)a.ulValueLen);
+		                "CKA_EC_POINT of '%s' in %s is %lu bytes, expected 04 20 and 32",
+		                p11_object_name(ps), ps->where, (unsigned long)a.ulValueLen);
 		return SYNOD_EPKCS11;
 	}
 	return 0;
 }
 
 static int p11_sign_raw(struct p11_session *ps, CK_OBJECT_HANDLE key, const uint8_t *m, size_t n,
-			uint8_t sig[SYNOD_SIG_BYTES], char *errmsg, size_t errmsg_len)
+                        uint8_t sig[SYNOD_SIG_BYTES], char *errmsg, size_t errmsg_len)
 {
 	CK_MECHANISM mech = {CKM_EDDSA, NULL, 0}; /* no parameter: plain Ed25519 */
 	CK_RV rv = ps->f->C_SignInit(ps->h, &mech, key);
@@ -582,7 +582,7 @@ static int p11_sign_raw(struct p11_session *ps, CK_OBJECT_HANDLE key, const uint
 	}
 	if (sig_len != SYNOD_SIG_BYTES) {
 		synod_sign_errf(errmsg, errmsg_len, "C_Sign returned %lu bytes, not 64",
-				(unsigned long)sig_len);
+		                (unsigned long)sig_len);
 		return SYNOD_EPKCS11;
 	}
 	return 0;
@@ -591,18 +591,18 @@ static int p11_sign_raw(struct p11_session *ps, CK_OBJECT_HANDLE key, const uint
 /* Signs a fixed message with key and verifies it under pk: catches a public
  * key object that belongs to another private key. */
 static int p11_pair_check(struct p11_session *ps, CK_OBJECT_HANDLE key,
-			  const uint8_t pk[SYNOD_PUBKEY_BYTES], char *errmsg, size_t errmsg_len)
+                          const uint8_t pk[SYNOD_PUBKEY_BYTES], char *errmsg, size_t errmsg_len)
 {
 	uint8_t sig[SYNOD_SIG_BYTES];
 	int rc = p11_sign_raw(ps, key, p11_selftest_msg, sizeof p11_selftest_msg, sig, errmsg,
-			      errmsg_len);
+	                      errmsg_len);
 	if (rc != 0) {
 		return rc;
 	}
 	if (crypto_sign_verify_detached(sig, p11_selftest_msg, sizeof p11_selftest_msg, pk) != 0) {
 		synod_sign_errf(errmsg, errmsg_len,
-				"private and public key objects '%s' in %s do not match",
-				p11_object_name(ps), ps->where);
+		                "private and public key objects '%s' in %s do not match",
+		                p11_object_name(ps), ps->where);
 		return SYNOD_ECRYPTO;
 	}
 	return 0;
@@ -616,7 +616,7 @@ struct p11_signer {
 };
 
 static int p11_signer_sign(struct synod_signer *s, uint8_t sig[SYNOD_SIG_BYTES], const uint8_t *m,
-			   size_t n)
+                           size_t n)
 {
 	struct p11_signer *p = s->impl;
 	return p11_sign_raw(&p->ps, p->key, m, n, sig, s->errmsg, sizeof s->errmsg);
@@ -639,7 +639,7 @@ static const struct synod_signer_ops p11_signer_ops = {
 };
 
 int synod_pkcs11_signer_open(struct synod_signer *s, const char *uri, char *errmsg,
-			     size_t errmsg_len)
+                             size_t errmsg_len)
 {
 	struct p11_signer *p = calloc(1, sizeof *p);
 	if (p == NULL) {
@@ -688,16 +688,16 @@ static int p11_label_free(struct p11_session *ps, char *errmsg, size_t errmsg_le
 	int rc = p11_find(ps, t, 1, found, 1, &count, errmsg, errmsg_len);
 	if (rc == 0 && count > 0) {
 		synod_sign_errf(errmsg, errmsg_len,
-				"an object labelled '%s' already exists in %s: refusing to create "
-				"another",
-				(const char *)o->val, ps->where);
+		                "an object labelled '%s' already exists in %s: refusing to create "
+		                "another",
+		                (const char *)o->val, ps->where);
 		rc = SYNOD_EEXIST;
 	}
 	return rc;
 }
 
 static int p11_key_generate(struct p11_session *ps, CK_OBJECT_HANDLE *priv, CK_OBJECT_HANDLE *pub,
-			    char *errmsg, size_t errmsg_len)
+                            char *errmsg, size_t errmsg_len)
 {
 	CK_BBOOL yes = CK_TRUE;
 	CK_BBOOL no = CK_FALSE;
@@ -727,7 +727,7 @@ static int p11_key_generate(struct p11_session *ps, CK_OBJECT_HANDLE *priv, CK_O
 }
 
 static int p11_create(struct p11_session *ps, CK_ATTRIBUTE *t, CK_ULONG n, CK_OBJECT_HANDLE *out,
-		      char *errmsg, size_t errmsg_len)
+                      char *errmsg, size_t errmsg_len)
 {
 	CK_RV rv = ps->f->C_CreateObject(ps->h, t, n, out);
 	if (rv != CKR_OK) {
@@ -739,8 +739,8 @@ static int p11_create(struct p11_session *ps, CK_ATTRIBUTE *t, CK_ULONG n, CK_OB
 /* Imports seed as a sensitive, non-extractable private key (CKA_VALUE is the
  * RFC 8032 32-byte secret) and its public key object. */
 static int p11_key_import(struct p11_session *ps, const uint8_t *seed,
-			  const uint8_t pk[SYNOD_PUBKEY_BYTES], CK_OBJECT_HANDLE *priv,
-			  CK_OBJECT_HANDLE *pub, char *errmsg, size_t errmsg_len)
+                          const uint8_t pk[SYNOD_PUBKEY_BYTES], CK_OBJECT_HANDLE *priv,
+                          CK_OBJECT_HANDLE *pub, char *errmsg, size_t errmsg_len)
 {
 	CK_OBJECT_CLASS priv_cls = CKO_PRIVATE_KEY;
 	CK_OBJECT_CLASS pub_cls = CKO_PUBLIC_KEY;
@@ -795,7 +795,7 @@ static int p11_seed_pubkey(const uint8_t *seed, uint8_t pk[SYNOD_PUBKEY_BYTES])
 }
 
 static int p11_keygen_in(struct p11_session *ps, const uint8_t *seed,
-			 uint8_t pk[SYNOD_PUBKEY_BYTES], char *errmsg, size_t errmsg_len)
+                         uint8_t pk[SYNOD_PUBKEY_BYTES], char *errmsg, size_t errmsg_len)
 {
 	CK_OBJECT_HANDLE priv = CK_INVALID_HANDLE;
 	CK_OBJECT_HANDLE pub = CK_INVALID_HANDLE;
@@ -829,7 +829,7 @@ static int p11_keygen_in(struct p11_session *ps, const uint8_t *seed,
 }
 
 int synod_pkcs11_keygen(const char *uri, const uint8_t *seed, uint8_t pk[SYNOD_PUBKEY_BYTES],
-			char *errmsg, size_t errmsg_len)
+                        char *errmsg, size_t errmsg_len)
 {
 	struct p11_session *ps = calloc(1, sizeof *ps);
 	if (ps == NULL) {
@@ -848,15 +848,15 @@ int synod_pkcs11_keygen(const char *uri, const uint8_t *seed, uint8_t pk[SYNOD_P
 /* ---- test-only probe ---- */
 
 static int p11_props_read(struct p11_session *ps, CK_OBJECT_HANDLE key,
-			  struct synod_pkcs11_key_props *out, char *errmsg, size_t errmsg_len)
+                          struct synod_pkcs11_key_props *out, char *errmsg, size_t errmsg_len)
 {
 	CK_ATTRIBUTE value = {CKA_VALUE, NULL, 0};
 	out->value_rv = ps->f->C_GetAttributeValue(ps->h, key, &value, 1);
 	CK_BBOOL b[8] = {0};
 	CK_ATTRIBUTE t[8] = {
 	    {CKA_EXTRACTABLE, &b[0], 1}, {CKA_SENSITIVE, &b[1], 1}, {CKA_SIGN, &b[2], 1},
-	    {CKA_DECRYPT, &b[3], 1},	 {CKA_UNWRAP, &b[4], 1},    {CKA_DERIVE, &b[5], 1},
-	    {CKA_TOKEN, &b[6], 1},	 {CKA_PRIVATE, &b[7], 1},
+	    {CKA_DECRYPT, &b[3], 1},     {CKA_UNWRAP, &b[4], 1},    {CKA_DERIVE, &b[5], 1},
+	    {CKA_TOKEN, &b[6], 1},       {CKA_PRIVATE, &b[7], 1},
 	};
 	CK_RV rv = ps->f->C_GetAttributeValue(ps->h, key, t, 8);
 	if (rv != CKR_OK) {
@@ -874,7 +874,7 @@ static int p11_props_read(struct p11_session *ps, CK_OBJECT_HANDLE key,
 }
 
 int synod_pkcs11_key_props_get(const char *uri, struct synod_pkcs11_key_props *out, char *errmsg,
-			       size_t errmsg_len)
+                               size_t errmsg_len)
 {
 	memset(out, 0, sizeof *out);
 	struct p11_session *ps = calloc(1, sizeof *ps);

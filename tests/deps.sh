@@ -1,6 +1,6 @@
 # Sourced by tests/run, tests/fuzz/run, tests/bench/* and deploy scripts:
 # installs what synod needs on Debian 12 when it is missing (root only).
-SYNOD_DEB_PACKAGES="build-essential cmake pkg-config git clang libclang-rt-14-dev
+SYNOD_DEB_PACKAGES="build-essential cmake pkg-config git clang clang-format libclang-rt-14-dev
   libsodium-dev libwebsockets-dev libjson-c-dev libcmocka-dev libpq-dev
   postgresql postgresql-15-pgtap softhsm2 opensc libp11-kit-dev p11-kit"
 

@@ -331,7 +331,7 @@ int synod_app_admit(const uint8_t *entry, size_t len);
 /* pbft_app.expired: true for a TICK that can no longer move log time or that
  * the backups' clocks would refuse; the primary drops it. */
 bool synod_app_tick_expired(const struct synod_app *a, const uint8_t *entry, size_t len,
-			    uint64_t now_ms);
+                            uint64_t now_ms);
 struct pbft_app synod_app_pbft(struct synod_app *a);
 
 /* pbft_app.execute: applies every entry of the committed batch at seq, in

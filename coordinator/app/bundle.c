@@ -208,9 +208,9 @@ static int bundle_batch_json(struct bundle_ctx *b, uint64_t seq, const uint8_t r
 	if (bb->cert_count == 0 || bb->cert == NULL || pbft_core_decode(&first, bb->cert) != 0 ||
 	    memcmp(first.digest, root, SYNOD_HASH_BYTES) != 0) {
 		return synod_errf(b->errmsg, b->errmsg_len, SYNOD_ECERT,
-		                "bundle: the commit certificate for seq %llu does not name the "
-		                "batch's Merkle root (is pbft_batch_digest the RFC 9162 root?)",
-		                (unsigned long long)seq);
+		                  "bundle: the commit certificate for seq %llu does not name the "
+		                  "batch's Merkle root (is pbft_batch_digest the RFC 9162 root?)",
+		                  (unsigned long long)seq);
 	}
 	struct json_object *o = json_object_new_object();
 	struct json_object *commits = json_object_new_array();
@@ -288,9 +288,10 @@ static int bundle_batch_items(struct bundle_ctx *b, uint32_t first, uint32_t end
 		size_t proof_len = 0;
 		uint32_t i = it->pos.index;
 		if (i >= lv.count || bundle_item_entry(b, it, lv.entry[i], lv.len[i]) != 0) {
-			rc = synod_errf(b->errmsg, b->errmsg_len, SYNOD_EINVAL,
-			              "bundle: seq %llu index %u is not the entry the app recorded",
-			              (unsigned long long)seq, i);
+			rc = synod_errf(
+			    b->errmsg, b->errmsg_len, SYNOD_EINVAL,
+			    "bundle: seq %llu index %u is not the entry the app recorded",
+			    (unsigned long long)seq, i);
 			break;
 		}
 		rc = synod_merkle_inclusion_proof(proof, SYNOD_MERKLE_PROOF_HASHES_MAX, &proof_len,
@@ -305,8 +306,8 @@ static int bundle_batch_items(struct bundle_ctx *b, uint32_t first, uint32_t end
 	if (rc == SYNOD_ENOMEM) {
 		synod_errf(b->errmsg, b->errmsg_len, rc, "bundle: out of memory");
 	} else if (rc == SYNOD_EINVAL && b->errmsg != NULL && b->errmsg[0] == '\0') {
-		synod_errf(b->errmsg, b->errmsg_len, rc, "bundle: the batch at seq %llu is malformed",
-		         (unsigned long long)seq);
+		synod_errf(b->errmsg, b->errmsg_len, rc,
+		           "bundle: the batch at seq %llu is malformed", (unsigned long long)seq);
 	}
 	return rc;
 }
@@ -325,8 +326,8 @@ static int bundle_read_batches(struct bundle_ctx *b, synod_bundle_lookup_fn look
 		int rc = lookup(ctx, seq, &bb);
 		if (rc != 0) {
 			return synod_errf(b->errmsg, b->errmsg_len, SYNOD_ENOTFOUND,
-			                "bundle: no committed batch for seq %llu: %s",
-			                (unsigned long long)seq, synod_strerror(rc));
+			                  "bundle: no committed batch for seq %llu: %s",
+			                  (unsigned long long)seq, synod_strerror(rc));
 		}
 		rc = bundle_batch_items(b, first, end, &bb);
 		if (rc != 0) {
@@ -508,11 +509,11 @@ int synod_bundle_build(const struct synod_app *a, const uint8_t request_id[SYNOD
 	const struct app_request *r = app_request_find(a, a->st, request_id);
 	if (r == NULL) {
 		return synod_errf(errmsg, errmsg_len, SYNOD_ENOTFOUND,
-		                "bundle: the request is unknown or no longer kept");
+		                  "bundle: the request is unknown or no longer kept");
 	}
 	if (r->outcome == SYNOD_OUTCOME_OPEN) {
 		return synod_errf(errmsg, errmsg_len, SYNOD_ESTATE,
-		                "bundle: the request is still open");
+		                  "bundle: the request is still open");
 	}
 	struct bundle_ctx *b = calloc(1, sizeof *b);
 	if (b == NULL) {
@@ -538,7 +539,7 @@ int synod_bundle_build(const struct synod_app *a, const uint8_t request_id[SYNOD
 			*out = NULL;
 			*out_len = 0;
 			rc = synod_errf(errmsg, errmsg_len, SYNOD_ELIMIT,
-			              "bundle: larger than %u bytes", SYNOD_APP_BUNDLE_BYTES_MAX);
+			                "bundle: larger than %u bytes", SYNOD_APP_BUNDLE_BYTES_MAX);
 		}
 	}
 	bundle_ctx_free(b);

@@ -25,7 +25,6 @@ _Static_assert(SYNOD_BASE64URL_LEN(SYNOD_SIG_BYTES) == VOTE_SIG_B64_CHARS + 1u,
 
 /* ---- helpers ---- */
 
-
 int app_json_member(const struct json_object *obj, const char *key, enum json_type type,
                     struct json_object **out)
 {
@@ -178,7 +177,7 @@ static int request_field_err(char *errmsg, size_t errmsg_len, const char *field,
                              const char *what)
 {
 	return synod_errf(errmsg, errmsg_len, rc == 0 ? SYNOD_EINVAL : rc,
-	                "request: field \"%s\": %s", field, what);
+	                  "request: field \"%s\": %s", field, what);
 }
 
 /* A required member: "missing" or "expected <type>" errors name it. */
@@ -204,8 +203,8 @@ static int request_keys_check(const struct json_object *obj, const char *const a
 	const char *bad = NULL;
 	if (!app_json_keys_ok(obj, allowed, &bad)) {
 		return synod_errf(errmsg, errmsg_len, SYNOD_EINVAL,
-		                "request: field \"%s%s%.64s\": unknown field", where,
-		                where[0] != '\0' ? "." : "", bad);
+		                  "request: field \"%s%s%.64s\": unknown field", where,
+		                  where[0] != '\0' ? "." : "", bad);
 	}
 	return 0;
 }
@@ -299,8 +298,8 @@ static int request_artifacts(const struct json_object *root, struct synod_reques
 	size_t n = json_object_array_length(arr);
 	if (n == 0 || n > SYNOD_APP_ARTIFACTS_MAX) {
 		return synod_errf(errmsg, errmsg_len, SYNOD_EINVAL,
-		                "request: field \"artifacts\": expected 1..%u artifacts, got %zu",
-		                SYNOD_APP_ARTIFACTS_MAX, n);
+		                  "request: field \"artifacts\": expected 1..%u artifacts, got %zu",
+		                  SYNOD_APP_ARTIFACTS_MAX, n);
 	}
 	for (uint32_t i = 0; i < (uint32_t)n; i++) {
 		rc = request_artifact(json_object_array_get_idx(arr, i), i, &out->artifacts[i],
@@ -311,9 +310,9 @@ static int request_artifacts(const struct json_object *root, struct synod_reques
 		for (uint32_t j = 0; j < i; j++) {
 			if (strcmp(out->artifacts[j].name, out->artifacts[i].name) == 0) {
 				return synod_errf(errmsg, errmsg_len, SYNOD_EINVAL,
-				                "request: field \"artifacts[%u].name\": repeats "
-				                "artifacts[%u].name",
-				                i, j);
+				                  "request: field \"artifacts[%u].name\": repeats "
+				                  "artifacts[%u].name",
+				                  i, j);
 			}
 		}
 	}
@@ -326,8 +325,8 @@ static int request_fields(const struct json_object *root, struct synod_request *
 {
 	if (!json_object_is_type(root, json_type_object)) {
 		return synod_errf(errmsg, errmsg_len, SYNOD_EINVAL,
-		                "request: expected a JSON object, got %s",
-		                synod_json_type_name(root));
+		                  "request: expected a JSON object, got %s",
+		                  synod_json_type_name(root));
 	}
 	int rc = request_keys_check(root, request_keys, "", errmsg, errmsg_len);
 	struct json_object *sys = NULL;
@@ -376,8 +375,8 @@ int synod_request_decode(struct synod_request *out, uint8_t id[SYNOD_HASH_BYTES]
 {
 	if (len > SYNOD_APP_REQUEST_BYTES_MAX) {
 		return synod_errf(errmsg, errmsg_len, SYNOD_ELIMIT,
-		                "request: %zu bytes, more than %u", len,
-		                SYNOD_APP_REQUEST_BYTES_MAX);
+		                  "request: %zu bytes, more than %u", len,
+		                  SYNOD_APP_REQUEST_BYTES_MAX);
 	}
 	struct json_object *root = NULL;
 	char jerr[SYNOD_JSON_ERRMSG_BYTES] = "";
@@ -611,7 +610,8 @@ static int vote_fields(const struct json_object *root, struct synod_vote_envelop
 	struct json_object *vote;
 	if (!json_object_is_type(root, json_type_object)) {
 		return synod_errf(errmsg, errmsg_len, SYNOD_EINVAL,
-		                "vote: expected a JSON object, got %s", synod_json_type_name(root));
+		                  "vote: expected a JSON object, got %s",
+		                  synod_json_type_name(root));
 	}
 	if (!app_json_keys_ok(root, envelope_keys, &bad)) {
 		char field[80];
@@ -680,7 +680,7 @@ int synod_vote_decode(struct synod_vote_envelope *out, const char *buf, size_t l
 {
 	if (len > SYNOD_APP_VOTE_BYTES_MAX) {
 		return synod_errf(errmsg, errmsg_len, SYNOD_ELIMIT, "vote: %zu bytes, more than %u",
-		                len, SYNOD_APP_VOTE_BYTES_MAX);
+		                  len, SYNOD_APP_VOTE_BYTES_MAX);
 	}
 	struct json_object *root = NULL;
 	char jerr[SYNOD_JSON_ERRMSG_BYTES] = "";
@@ -692,7 +692,8 @@ int synod_vote_decode(struct synod_vote_envelope *out, const char *buf, size_t l
 	rc = vote_fields(root, out, errmsg, errmsg_len);
 	json_object_put(root);
 	if (rc == 0 && vote_signed_span(out, buf, len) != 0) {
-		rc = synod_errf(errmsg, errmsg_len, SYNOD_EINVAL, "vote: unexpected envelope layout");
+		rc = synod_errf(errmsg, errmsg_len, SYNOD_EINVAL,
+		                "vote: unexpected envelope layout");
 	}
 	return rc;
 }
@@ -735,7 +736,8 @@ int synod_vote_encode(const struct synod_vote *v, char *out, size_t cap, size_t 
 	                 reason, request, v->seat,
 	                 v->verdict == SYNOD_VERDICT_APPROVE ? "APPROVE" : "REJECT");
 	if (n < 0 || (size_t)n >= cap) {
-		return synod_errf(errmsg, errmsg_len, SYNOD_ELIMIT, "vote: output buffer too small");
+		return synod_errf(errmsg, errmsg_len, SYNOD_ELIMIT,
+		                  "vote: output buffer too small");
 	}
 	*len = (size_t)n;
 	return 0;
@@ -774,7 +776,7 @@ int synod_vote_sign(struct synod_signer *s, const struct synod_vote *v, char *ou
 	    synod_signer_sign(s, sig, SYNOD_TAG_VOTE, v->cluster_id, (const uint8_t *)msg, msg_len);
 	if (rc != 0) {
 		return synod_errf(errmsg, errmsg_len, rc, "vote: signing failed: %s",
-		                synod_signer_errmsg(s));
+		                  synod_signer_errmsg(s));
 	}
 	rc = synod_vote_envelope_encode(out, cap, len, msg, msg_len, sig);
 	if (rc != 0) {

@@ -46,7 +46,7 @@ static int policy_range_err(char *errmsg, size_t errmsg_len, const char *where, 
                             const char *what)
 {
 	return synod_errf(errmsg, errmsg_len, SYNOD_ECONFIG, "%s: key \"%s\": %s", where, field,
-	                what);
+	                  what);
 }
 
 /* The checks that span fields, shared by files and structs. where names the
@@ -261,7 +261,7 @@ static int policy_config_text(struct synod_config *c, const char *json, size_t l
 		json_object_put(c->root);
 		c->root = NULL;
 		return synod_errf(errmsg, errmsg_len, SYNOD_EJSON_TYPE,
-		                "%s: expected a JSON object at the top level", c->path);
+		                  "%s: expected a JSON object at the top level", c->path);
 	}
 	return 0;
 }
@@ -332,8 +332,8 @@ static int cluster_members(const struct synod_config *c, const char *array, size
 			if (memcmp(keys[j], keys[i], SYNOD_PUBKEY_BYTES) == 0) {
 				snprintf(key, sizeof key, "%s[%zu].pubkey", array, i);
 				return synod_errf(errmsg, errmsg_len, SYNOD_ECONFIG,
-				                "%s: key \"%s\": repeats %s[%zu].pubkey", c->path,
-				                key, array, j);
+				                  "%s: key \"%s\": repeats %s[%zu].pubkey", c->path,
+				                  key, array, j);
 			}
 		}
 	}
@@ -359,8 +359,8 @@ static int cluster_from_config(struct synod_cluster *cl, const struct synod_conf
 	}
 	if (rc == 0 && (replicas - 1) % 3 != 0) {
 		rc = synod_errf(errmsg, errmsg_len, SYNOD_ECONFIG,
-		              "%s: key \"replicas\": %zu replicas is not 3f+1 (4, 7, 10, 13, 16)",
-		              c->path, replicas);
+		                "%s: key \"replicas\": %zu replicas is not 3f+1 (4, 7, 10, 13, 16)",
+		                c->path, replicas);
 	}
 	if (rc == 0) {
 		cl->replicas = (uint32_t)replicas;
@@ -408,16 +408,16 @@ int synod_cluster_check(const struct synod_cluster *cl, char *errmsg, size_t err
 	if (cl->replicas < 4 || cl->replicas > SYNOD_APP_REPLICAS_MAX ||
 	    (cl->replicas - 1) % 3 != 0) {
 		return synod_errf(errmsg, errmsg_len, SYNOD_ECONFIG,
-		                "cluster: key \"replicas\": %u replicas is not 3f+1 within 4..%u",
-		                cl->replicas, SYNOD_APP_REPLICAS_MAX);
+		                  "cluster: key \"replicas\": %u replicas is not 3f+1 within 4..%u",
+		                  cl->replicas, SYNOD_APP_REPLICAS_MAX);
 	}
 	for (uint32_t i = 0; i < cl->policy.seats; i++) {
 		for (uint32_t j = 0; j < i; j++) {
 			if (memcmp(cl->seat_keys[i], cl->seat_keys[j], SYNOD_PUBKEY_BYTES) == 0) {
 				return synod_errf(errmsg, errmsg_len, SYNOD_ECONFIG,
-				                "cluster: key \"seats[%u].pubkey\": repeats "
-				                "seats[%u].pubkey",
-				                i, j);
+				                  "cluster: key \"seats[%u].pubkey\": repeats "
+				                  "seats[%u].pubkey",
+				                  i, j);
 			}
 		}
 	}

@@ -235,12 +235,12 @@ int synod_app_recount(const struct synod_cluster *c, const struct synod_vote_cry
 	}
 	if (rc == SYNOD_ENOTFOUND) {
 		synod_errf(errmsg, errmsg_len, rc,
-		         "recount: no SUBMIT of the request at seq %llu index %u",
-		         (unsigned long long)claimed->submitted_at.seq,
-		         claimed->submitted_at.index);
+		           "recount: no SUBMIT of the request at seq %llu index %u",
+		           (unsigned long long)claimed->submitted_at.seq,
+		           claimed->submitted_at.index);
 	} else if (rc != 0) {
 		synod_errf(errmsg, errmsg_len, rc, "recount: reading the log failed: %s",
-		         synod_strerror(rc));
+		           synod_strerror(rc));
 	} else {
 		*out = lg->rc.tally;
 	}
@@ -258,7 +258,7 @@ static int exclusion_vote(const struct synod_cluster *c, const struct synod_excl
 	const char *which = k == 0 ? "first" : "second";
 	if (vote == NULL || synod_vote_decode(env, (const char *)vote, len, err, sizeof err) != 0) {
 		return synod_errf(errmsg, errmsg_len, SYNOD_EINVAL,
-		                "seat %u exclusion: the %s vote is malformed", ex->seat, which);
+		                  "seat %u exclusion: the %s vote is malformed", ex->seat, which);
 	}
 	const struct synod_vote *v = &env->vote;
 	uint8_t digest[SYNOD_HASH_BYTES];
@@ -280,7 +280,7 @@ static int exclusion_vote(const struct synod_cluster *c, const struct synod_excl
 	}
 	if (bad != NULL) {
 		return synod_errf(errmsg, errmsg_len, SYNOD_EINVAL,
-		                "seat %u exclusion: the %s vote %s", ex->seat, which, bad);
+		                  "seat %u exclusion: the %s vote %s", ex->seat, which, bad);
 	}
 	return 0;
 }
@@ -303,16 +303,17 @@ int synod_exclusion_check(const struct synod_cluster *c, const struct synod_excl
 	}
 	if (ex->kind == SYNOD_EXCLUSION_NON_PARTICIPATION) {
 		if (!p->non_participation || ex->missed < p->np_missed_decisions_max) {
-			return synod_errf(errmsg, errmsg_len, SYNOD_EINVAL,
-			                "seat %u exclusion: non-participation is off in the policy "
-			                "or %llu missed decisions are too few",
-			                ex->seat, (unsigned long long)ex->missed);
+			return synod_errf(
+			    errmsg, errmsg_len, SYNOD_EINVAL,
+			    "seat %u exclusion: non-participation is off in the policy "
+			    "or %llu missed decisions are too few",
+			    ex->seat, (unsigned long long)ex->missed);
 		}
 		return 0;
 	}
 	if (ex->kind != SYNOD_EXCLUSION_EQUIVOCATION) {
-		return synod_errf(errmsg, errmsg_len, SYNOD_EINVAL, "seat %u exclusion: unknown kind",
-		                ex->seat);
+		return synod_errf(errmsg, errmsg_len, SYNOD_EINVAL,
+		                  "seat %u exclusion: unknown kind", ex->seat);
 	}
 	struct synod_vote_envelope a, b;
 	int rc = exclusion_vote(c, ex, 0, vote_a, vote_a_len, &a, errmsg, errmsg_len);
@@ -321,7 +322,7 @@ int synod_exclusion_check(const struct synod_cluster *c, const struct synod_excl
 	}
 	if (rc == 0 && memcmp(ex->vote_digest[0], ex->vote_digest[1], SYNOD_HASH_BYTES) == 0) {
 		rc = synod_errf(errmsg, errmsg_len, SYNOD_EINVAL,
-		              "seat %u exclusion: the two votes are the same vote", ex->seat);
+		                "seat %u exclusion: the two votes are the same vote", ex->seat);
 	}
 	return rc;
 }

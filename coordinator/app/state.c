@@ -292,7 +292,7 @@ int synod_app_admit(const uint8_t *entry, size_t len)
 }
 
 bool synod_app_tick_expired(const struct synod_app *a, const uint8_t *entry, size_t len,
-			    uint64_t now_ms)
+                            uint64_t now_ms)
 {
 	if (len != SYNOD_APP_TICK_BYTES || entry[0] != SYNOD_ENTRY_TICK) {
 		return false;

@@ -11,7 +11,7 @@
 #define BATCH_MERKLE_LEVELS 40 /* more than log2(PBFT_BATCH_ENTRIES_LIMIT) + 1 */
 
 _Static_assert((1ull << (BATCH_MERKLE_LEVELS - 1)) > PBFT_BATCH_ENTRIES_LIMIT,
-	       "the stack holds one subtree per bit of the entry count");
+               "the stack holds one subtree per bit of the entry count");
 
 void pbft_msg_limits_max(struct pbft_msg_limits *out)
 {

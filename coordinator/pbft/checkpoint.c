@@ -7,9 +7,9 @@
 #include <string.h>
 
 SYNOD_COUNTER(pbft_snapshot_failed_total, "synod_pbft_snapshot_failed_total",
-	      "checkpoints skipped because the application snapshot failed or was too large");
+              "checkpoints skipped because the application snapshot failed or was too large");
 SYNOD_COUNTER(pbft_diverged_total, "synod_pbft_state_diverged_total",
-	      "stable checkpoints whose digest differed from ours");
+              "stable checkpoints whose digest differed from ours");
 
 struct pbft_own_checkpoint *pbft_own_checkpoint_find(struct pbft *p, uint64_t seq)
 {
@@ -65,7 +65,7 @@ static void peer_checkpoint_store(struct pbft *p, const struct pbft_core *c)
 
 /* Distinct replicas with a CHECKPOINT for (seq, digest); fills proof. */
 static uint32_t checkpoint_count(const struct pbft *p, uint64_t seq, const uint8_t digest[32],
-				 struct pbft_core *proof)
+                                 struct pbft_core *proof)
 {
 	uint32_t count = 0;
 	for (uint32_t j = 0; j < p->n; j++) {
@@ -95,9 +95,9 @@ static void stability_check(struct pbft *p, uint64_t seq, const uint8_t digest[3
 	if (own != NULL) {
 		synod_counter_inc(&pbft_diverged_total);
 		synod_log(SYNOD_LOG_ERROR, "pbft",
-			  "replica %u: our state at seq %llu differs from the stable checkpoint; "
-			  "fetching state",
-			  p->cfg.self, (unsigned long long)seq);
+		          "replica %u: our state at seq %llu differs from the stable checkpoint; "
+		          "fetching state",
+		          p->cfg.self, (unsigned long long)seq);
 	}
 	/* Behind (or diverged): 2f+1 replicas prove a state we do not have. */
 	pbft_fetch_send(p);
@@ -107,12 +107,13 @@ void pbft_checkpoint_take(struct pbft *p, uint64_t seq)
 {
 	struct pbft_own_checkpoint *own = own_checkpoint_alloc(p, seq);
 	size_t len = 0;
-	int rc = p->cfg.app.snapshot(p->cfg.app.ctx, own->snapshot, p->cfg.snapshot_bytes_max, &len);
+	int rc =
+	    p->cfg.app.snapshot(p->cfg.app.ctx, own->snapshot, p->cfg.snapshot_bytes_max, &len);
 	if (rc != 0 || len > p->cfg.snapshot_bytes_max) {
 		own->seq = 0;
 		synod_counter_inc(&pbft_snapshot_failed_total);
 		synod_log(SYNOD_LOG_ERROR, "pbft", "replica %u: snapshot at seq %llu failed: %s",
-			  p->cfg.self, (unsigned long long)seq, synod_strerror(rc));
+		          p->cfg.self, (unsigned long long)seq, synod_strerror(rc));
 		return;
 	}
 	own->snapshot_len = (uint32_t)len;
@@ -160,7 +161,7 @@ int pbft_on_checkpoint(struct pbft *p, const struct pbft_msg *m)
 }
 
 int pbft_checkpoint_proof_check(const struct pbft *p, uint64_t seq, const uint8_t digest[32],
-				const uint8_t *cores, uint32_t count, struct pbft_core *proof)
+                                const uint8_t *cores, uint32_t count, struct pbft_core *proof)
 {
 	bool seen[PBFT_REPLICAS_MAX] = {false};
 	uint32_t valid = 0;
@@ -206,7 +207,7 @@ static void stabilise_persist(struct pbft *p, const struct pbft_own_checkpoint *
 }
 
 void pbft_checkpoint_stabilise(struct pbft *p, uint64_t seq, const uint8_t digest[32],
-			       const struct pbft_core *proof, uint32_t proof_count)
+                               const struct pbft_core *proof, uint32_t proof_count)
 {
 	SYNOD_ASSERT(seq > p->h && proof_count >= p->quorum && proof_count <= p->n);
 	struct pbft_own_checkpoint *own = pbft_own_checkpoint_find(p, seq);

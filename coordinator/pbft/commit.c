@@ -31,7 +31,7 @@ void pbft_commit_persist(struct pbft *p, struct pbft_slot *s)
 	uint8_t *rec = pbft_arena_alloc(p, cap);
 	struct synod_wbuf w;
 	synod_wbuf_init(&w, rec, cap);
-	synod_wbuf_u32(&w, 0);    /* no checkpoint */
+	synod_wbuf_u32(&w, 0);        /* no checkpoint */
 	synod_wbuf_blob(&w, NULL, 0); /* no snapshot */
 	synod_wbuf_u32(&w, 1);
 	synod_wbuf_u64(&w, s->seq);
@@ -75,7 +75,7 @@ void pbft_committed_check(struct pbft *p, struct pbft_slot *s)
 
 /* Installs a batch proven committed by a certificate (state transfer). */
 int pbft_commit_install(struct pbft *p, uint64_t seq, const uint8_t *batch, uint32_t batch_len,
-			const uint8_t *cert, uint32_t cert_count)
+                        const uint8_t *cert, uint32_t cert_count)
 {
 	struct pbft_slot *s = pbft_slot_get(p, seq);
 	if (s == NULL || s->committed || batch_len > p->cfg.batch_bytes_max ||
@@ -86,7 +86,7 @@ int pbft_commit_install(struct pbft *p, uint64_t seq, const uint8_t *batch, uint
 	pbft_batch_digest(digest, batch, batch_len);
 	char err[128];
 	int rc = pbft_cert_verify(&p->cfg.crypto, p->n, (const uint8_t(*)[32])p->cfg.pubkeys, seq,
-				  digest, cert, cert_count, err, sizeof err);
+	                          digest, cert, cert_count, err, sizeof err);
 	if (rc != 0) {
 		return rc;
 	}
@@ -161,13 +161,13 @@ void pbft_execute_ready(struct pbft *p)
 }
 
 int pbft_cert_verify(const struct pbft_crypto *crypto, uint32_t replicas,
-		     const uint8_t (*pubkeys)[32], uint64_t seq,
-		     const uint8_t digest[PBFT_DIGEST_BYTES], const uint8_t *cert,
-		     uint32_t cert_count, char *errmsg, size_t errmsg_len)
+                     const uint8_t (*pubkeys)[32], uint64_t seq,
+                     const uint8_t digest[PBFT_DIGEST_BYTES], const uint8_t *cert,
+                     uint32_t cert_count, char *errmsg, size_t errmsg_len)
 {
 	if (replicas < 4 || replicas > PBFT_REPLICAS_MAX || cert_count > replicas) {
 		snprintf(errmsg, errmsg_len, "certificate holds %u COMMITs for %u replicas",
-			 cert_count, replicas);
+		         cert_count, replicas);
 		return SYNOD_ECERT;
 	}
 	bool seen[PBFT_REPLICAS_MAX] = {false};
@@ -191,13 +191,13 @@ int pbft_cert_verify(const struct pbft_crypto *crypto, uint32_t replicas,
 		if (bad == NULL) {
 			pbft_core_signed_bytes(&c, signed_bytes);
 			if (crypto->verify(crypto->ctx, c.sig, signed_bytes, sizeof signed_bytes,
-					   pubkeys[c.sender]) != 0) {
+			                   pubkeys[c.sender]) != 0) {
 				bad = "has a bad signature";
 			}
 		}
 		if (bad != NULL) {
-			snprintf(errmsg, errmsg_len, "COMMIT %u of the certificate for seq %llu %s", i,
-				 (unsigned long long)seq, bad);
+			snprintf(errmsg, errmsg_len, "COMMIT %u of the certificate for seq %llu %s",
+			         i, (unsigned long long)seq, bad);
 			return SYNOD_ECERT;
 		}
 		view = c.view;
@@ -206,8 +206,8 @@ int pbft_cert_verify(const struct pbft_crypto *crypto, uint32_t replicas,
 	}
 	if (valid < pbft_quorum(replicas)) {
 		snprintf(errmsg, errmsg_len,
-			 "certificate for seq %llu has %u valid COMMITs, needs %u (2f+1)",
-			 (unsigned long long)seq, valid, pbft_quorum(replicas));
+		         "certificate for seq %llu has %u valid COMMITs, needs %u (2f+1)",
+		         (unsigned long long)seq, valid, pbft_quorum(replicas));
 		return SYNOD_ECERT;
 	}
 	return 0;

@@ -69,7 +69,7 @@ struct pbft_own_checkpoint {
 };
 
 struct pbft_vc_store {
-	uint64_t view; /* 0: none */
+	uint64_t view;  /* 0: none */
 	uint8_t *bytes; /* whole encoded VIEW-CHANGE message, vc_bytes_max */
 	size_t len;
 };
@@ -164,14 +164,14 @@ int pbft_core_check(const struct pbft *p, const uint8_t *bytes, struct pbft_core
 /* The update being built. */
 uint8_t *pbft_arena_alloc(struct pbft *p, size_t n);
 void pbft_out_send(struct pbft *p, uint32_t to, const struct pbft_core *c, const uint8_t *payload,
-		   size_t payload_len);
+                   size_t payload_len);
 /* Sends an already encoded message (copied into the arena). */
 void pbft_out_send_raw(struct pbft *p, uint32_t to, const uint8_t *bytes, size_t len);
-void pbft_out_record(struct pbft *p, enum pbft_record_type type, const uint8_t *bytes,
-		     size_t len, bool truncate_before);
+void pbft_out_record(struct pbft *p, enum pbft_record_type type, const uint8_t *bytes, size_t len,
+                     bool truncate_before);
 /* Encodes a message into the arena as a PBFT_REC_MSG record. */
 void pbft_out_record_msg(struct pbft *p, const struct pbft_core *c, const uint8_t *payload,
-			 size_t payload_len);
+                         size_t payload_len);
 void pbft_out_record_view(struct pbft *p);
 
 /* --- request.c ------------------------------------------------------------ */
@@ -192,7 +192,7 @@ int pbft_on_prepare(struct pbft *p, const struct pbft_msg *m);
 /* Installs a pre-prepare (from the primary, our own, or a NEW-VIEW) into its
  * slot, persists it and, as a backup, sends PREPARE. */
 void pbft_pp_install(struct pbft *p, const struct pbft_core *pp, const uint8_t *batch,
-		     uint32_t batch_len, bool persist);
+                     uint32_t batch_len, bool persist);
 void pbft_prepared_check(struct pbft *p, struct pbft_slot *s);
 /* Writes a PREPARED record for s's prepared certificate. */
 void pbft_prepared_persist(struct pbft *p, const struct pbft_slot *s);
@@ -211,18 +211,18 @@ void pbft_commit_persist(struct pbft *p, struct pbft_slot *s);
 /* Installs a batch proven committed by cert (state transfer), persisting it.
  * SYNOD_ESTATE outside the window or already committed, SYNOD_ECERT. */
 int pbft_commit_install(struct pbft *p, uint64_t seq, const uint8_t *batch, uint32_t batch_len,
-			const uint8_t *cert, uint32_t cert_count);
+                        const uint8_t *cert, uint32_t cert_count);
 
 /* --- checkpoint.c --------------------------------------------------------- */
 void pbft_checkpoint_take(struct pbft *p, uint64_t seq);
 int pbft_on_checkpoint(struct pbft *p, const struct pbft_msg *m);
 /* Makes (seq, digest) with its proof the stable checkpoint; GC. */
 void pbft_checkpoint_stabilise(struct pbft *p, uint64_t seq, const uint8_t digest[32],
-			       const struct pbft_core *proof, uint32_t proof_count);
+                               const struct pbft_core *proof, uint32_t proof_count);
 /* Checks that count encoded cores are quorum valid CHECKPOINTs for (seq, digest)
  * from distinct replicas; copies them into proof (may be NULL). */
 int pbft_checkpoint_proof_check(const struct pbft *p, uint64_t seq, const uint8_t digest[32],
-				const uint8_t *cores, uint32_t count, struct pbft_core *proof);
+                                const uint8_t *cores, uint32_t count, struct pbft_core *proof);
 struct pbft_own_checkpoint *pbft_own_checkpoint_find(struct pbft *p, uint64_t seq);
 
 /* --- persist.c -------------------------------------------------------------- */
@@ -232,12 +232,11 @@ void pbft_restore_finish(struct pbft *p);
 
 /* --- view_change.c -------------------------------------------------------- */
 void pbft_view_change_start(struct pbft *p, uint64_t view);
-int pbft_on_view_change(struct pbft *p, const struct pbft_msg *m, const uint8_t *bytes,
-			size_t len);
+int pbft_on_view_change(struct pbft *p, const struct pbft_msg *m, const uint8_t *bytes, size_t len);
 int pbft_on_new_view(struct pbft *p, const struct pbft_msg *m, const uint8_t *bytes, size_t len);
 /* Checks one prepared certificate (P element) for a view change to view. */
 int pbft_prepared_cert_check(const struct pbft *p, const struct pbft_prepared_cert *pc,
-			     uint64_t view);
+                             uint64_t view);
 
 /* --- state_transfer.c ----------------------------------------------------- */
 void pbft_fetch_send(struct pbft *p);

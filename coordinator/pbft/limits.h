@@ -11,9 +11,9 @@
 #define PBFT_ENTRY_BYTES_LIMIT     (256u * 1024u)
 #define PBFT_PENDING_ENTRIES_LIMIT 65536u
 #define PBFT_SNAPSHOT_BYTES_LIMIT  (64u * 1024u * 1024u)
-#define PBFT_SENDS_MAX             64u /* messages one step may emit */
+#define PBFT_SENDS_MAX             64u                         /* messages one step may emit */
 #define PBFT_RECORDS_MAX           (2u * PBFT_WINDOW_MAX + 8u) /* records one step may emit */
-#define PBFT_COMMITTED_MAX         PBFT_WINDOW_MAX /* batches one step may execute */
+#define PBFT_COMMITTED_MAX         PBFT_WINDOW_MAX             /* batches one step may execute */
 #define PBFT_RECENT_DIGESTS        4096u /* executed entry digests remembered for dedup */
 
 _Static_assert(PBFT_REPLICAS_MAX >= 4, "n = 3f+1 with f >= 1");

@@ -28,7 +28,7 @@
 #include <string.h>
 
 _Static_assert(PBFT_CORE_SIGNED_BYTES == 1u + 1u + 2u + 8u + 8u + PBFT_DIGEST_BYTES,
-	       "core = version | type | sender | view | seq | digest");
+               "core = version | type | sender | view | seq | digest");
 _Static_assert(PBFT_CORE_BYTES == 116u, "the core is 116 bytes on the wire");
 _Static_assert(PBFT_DIGEST_BYTES == SYNOD_SHA256_BYTES, "payload digests are SHA-256");
 _Static_assert(PBFT_REPLICAS_MAX <= UINT16_MAX, "a sender fits in u16");
@@ -50,7 +50,7 @@ static bool digest_matches(const uint8_t digest[PBFT_DIGEST_BYTES], const uint8_
 
 /* A batch's digest is its Merkle root (pbft_batch_digest), not its hash. */
 static bool batch_digest_matches(const uint8_t digest[PBFT_DIGEST_BYTES], const uint8_t *batch,
-				 size_t n)
+                                 size_t n)
 {
 	uint8_t h[PBFT_DIGEST_BYTES];
 	pbft_batch_digest(h, batch, n);
@@ -114,7 +114,7 @@ int pbft_core_decode(struct pbft_core *c, const uint8_t in[PBFT_CORE_BYTES])
  * name a replica of this cluster. Any failure is SYNOD_EPROTO: a peer put a
  * core of the wrong kind, version or sender inside a certificate. */
 static int core_check(const uint8_t *at, uint8_t want, const struct pbft_msg_limits *lim,
-		      struct pbft_core *out)
+                      struct pbft_core *out)
 {
 	if (pbft_core_decode(out, at) != 0 || out->type != want) {
 		return SYNOD_EPROTO;
@@ -126,7 +126,7 @@ static int core_check(const uint8_t *at, uint8_t want, const struct pbft_msg_lim
 }
 
 static int core_take(struct synod_rbuf *r, uint8_t want, const struct pbft_msg_limits *lim,
-		     struct pbft_core *out)
+                     struct pbft_core *out)
 {
 	const uint8_t *at;
 	int rc = synod_rbuf_take(r, &at, PBFT_CORE_BYTES);
@@ -139,7 +139,7 @@ static int core_take(struct synod_rbuf *r, uint8_t want, const struct pbft_msg_l
 /* count u32 | count x core(want). Every such list is a quorum list, so it is
  * bounded by the replica count; checked before the cores are taken. */
 static int core_list_take(struct synod_rbuf *r, uint8_t want, const struct pbft_msg_limits *lim,
-			  uint32_t *count, const uint8_t **cores)
+                          uint32_t *count, const uint8_t **cores)
 {
 	uint32_t n;
 	*count = 0;
@@ -216,7 +216,7 @@ size_t pbft_batch_writer_finish(struct pbft_batch_writer *w)
 }
 
 int pbft_batch_iter_init(struct pbft_batch_iter *it, const uint8_t *batch, size_t len,
-			 const struct pbft_msg_limits *lim)
+                         const struct pbft_msg_limits *lim)
 {
 	SYNOD_ASSERT(batch != NULL || len == 0);
 	limits_assert(lim);
@@ -277,7 +277,7 @@ int pbft_batch_iter_next(struct pbft_batch_iter *it, const uint8_t **entry, uint
 
 /* blob(batch): at most batch_bytes_max and (when lim is given) well formed. */
 static int batch_take(struct synod_rbuf *r, const struct pbft_msg_limits *lim,
-		      const uint8_t **batch, uint32_t *batch_len)
+                      const uint8_t **batch, uint32_t *batch_len)
 {
 	size_t n;
 	*batch_len = 0;
@@ -299,7 +299,7 @@ static int batch_take(struct synod_rbuf *r, const struct pbft_msg_limits *lim,
 /* ---- messages ---- */
 
 int pbft_msg_encode(const struct pbft_core *c, const uint8_t *payload, uint32_t payload_len,
-		    uint8_t *out, size_t cap, size_t *len)
+                    uint8_t *out, size_t cap, size_t *len)
 {
 	SYNOD_ASSERT(c != NULL && out != NULL && len != NULL);
 	SYNOD_ASSERT(payload != NULL || payload_len == 0);
@@ -318,7 +318,7 @@ int pbft_msg_encode(const struct pbft_core *c, const uint8_t *payload, uint32_t 
 
 /* core | payload_len | payload, with payload_len matching the bytes left. */
 static int msg_envelope_read(struct pbft_msg *m, const uint8_t *in, size_t len,
-			     const struct pbft_msg_limits *lim)
+                             const struct pbft_msg_limits *lim)
 {
 	if (len > lim->msg_bytes_max) {
 		return SYNOD_ELIMIT;
@@ -390,7 +390,7 @@ static int msg_payload_check(const struct pbft_msg *m, const struct pbft_msg_lim
 }
 
 int pbft_msg_decode(struct pbft_msg *m, const uint8_t *in, size_t len,
-		    const struct pbft_msg_limits *lim)
+                    const struct pbft_msg_limits *lim)
 {
 	SYNOD_ASSERT(m != NULL && (in != NULL || len == 0));
 	limits_assert(lim);
@@ -413,7 +413,7 @@ int pbft_msg_decode(struct pbft_msg *m, const uint8_t *in, size_t len,
  * (section 4.4). Whether the prepares match the pre-prepare is for the
  * protocol code. */
 static int prepared_cert_take_prepared(struct synod_rbuf *r, const struct pbft_msg_limits *lim,
-				       struct pbft_prepared_cert *out)
+                                       struct pbft_prepared_cert *out)
 {
 	int rc = core_take(r, PBFT_MSG_PRE_PREPARE, lim, &out->pre_prepare);
 	if (rc != 0) {
@@ -435,7 +435,7 @@ static int prepared_cert_take_prepared(struct synod_rbuf *r, const struct pbft_m
  * The pre-prepare is synthesised (unsigned) from the first COMMIT's view, the
  * seq and the batch's digest; the protocol code checks the COMMITs. */
 static int prepared_cert_take_committed(struct synod_rbuf *r, const struct pbft_msg_limits *lim,
-					struct pbft_prepared_cert *out)
+                                        struct pbft_prepared_cert *out)
 {
 	uint64_t seq;
 	int rc = synod_rbuf_u64(r, &seq);
@@ -452,28 +452,31 @@ static int prepared_cert_take_committed(struct synod_rbuf *r, const struct pbft_
 	if (out->prepare_count == 0 || pbft_core_decode(&first, out->prepares) != 0) {
 		return SYNOD_EPROTO;
 	}
-	out->pre_prepare = (struct pbft_core){
-	    .type = PBFT_MSG_PRE_PREPARE, .view = first.view, .seq = seq};
+	out->pre_prepare =
+	    (struct pbft_core){.type = PBFT_MSG_PRE_PREPARE, .view = first.view, .seq = seq};
 	pbft_batch_digest(out->pre_prepare.digest, out->batch, out->batch_len);
 	return 0;
 }
 
 static int prepared_cert_take(struct synod_rbuf *r, const struct pbft_msg_limits *lim,
-			      struct pbft_prepared_cert *out)
+                              struct pbft_prepared_cert *out)
 {
 	int rc = synod_rbuf_u8(r, &out->kind);
 	if (rc != 0) {
 		return rc;
 	}
 	switch (out->kind) {
-	case PBFT_CERT_PREPARED: return prepared_cert_take_prepared(r, lim, out);
-	case PBFT_CERT_COMMITTED: return prepared_cert_take_committed(r, lim, out);
-	default: return SYNOD_EPROTO;
+	case PBFT_CERT_PREPARED:
+		return prepared_cert_take_prepared(r, lim, out);
+	case PBFT_CERT_COMMITTED:
+		return prepared_cert_take_committed(r, lim, out);
+	default:
+		return SYNOD_EPROTO;
 	}
 }
 
 int pbft_view_change_parse(struct pbft_view_change *vc, const uint8_t *payload, size_t len,
-			   const struct pbft_msg_limits *lim)
+                           const struct pbft_msg_limits *lim)
 {
 	SYNOD_ASSERT(payload != NULL || len == 0);
 	limits_assert(lim);
@@ -528,7 +531,7 @@ int pbft_view_change_next(struct pbft_view_change *vc, struct pbft_prepared_cert
 /* core(VIEW_CHANGE) | blob(VIEW_CHANGE payload); with lim, the payload must
  * parse and its hash must be the core's digest. */
 static int new_view_vc_take(struct synod_rbuf *r, const struct pbft_msg_limits *lim,
-			    struct pbft_new_view_vc *out)
+                            struct pbft_new_view_vc *out)
 {
 	const uint8_t *p;
 	size_t n;
@@ -557,7 +560,7 @@ static int new_view_vc_take(struct synod_rbuf *r, const struct pbft_msg_limits *
 /* core(PRE_PREPARE) | blob(batch); with lim, the batch must be well formed and
  * its Merkle root must be the core's digest. */
 static int new_view_pp_take(struct synod_rbuf *r, const struct pbft_msg_limits *lim,
-			    struct pbft_new_view_pp *out)
+                            struct pbft_new_view_pp *out)
 {
 	int rc = core_take(r, PBFT_MSG_PRE_PREPARE, lim, &out->core);
 	if (rc == 0) {
@@ -574,7 +577,7 @@ static int new_view_pp_take(struct synod_rbuf *r, const struct pbft_msg_limits *
 
 /* V: nvc <= replicas view changes; *start and *list_len get the list's bytes. */
 static int new_view_vcs_check(struct synod_rbuf *r, const struct pbft_msg_limits *lim,
-			      uint32_t *count, size_t *start, size_t *list_len)
+                              uint32_t *count, size_t *start, size_t *list_len)
 {
 	int rc = synod_rbuf_u32(r, count);
 	if (rc == 0 && *count > lim->replicas) {
@@ -591,7 +594,7 @@ static int new_view_vcs_check(struct synod_rbuf *r, const struct pbft_msg_limits
 
 /* O: no <= window pre-prepares. */
 static int new_view_pps_check(struct synod_rbuf *r, const struct pbft_msg_limits *lim,
-			      uint32_t *count, size_t *start, size_t *list_len)
+                              uint32_t *count, size_t *start, size_t *list_len)
 {
 	int rc = synod_rbuf_u32(r, count);
 	if (rc == 0 && *count > lim->window) {
@@ -607,7 +610,7 @@ static int new_view_pps_check(struct synod_rbuf *r, const struct pbft_msg_limits
 }
 
 int pbft_new_view_parse(struct pbft_new_view *nv, const uint8_t *payload, size_t len,
-			const struct pbft_msg_limits *lim)
+                        const struct pbft_msg_limits *lim)
 {
 	SYNOD_ASSERT(payload != NULL || len == 0);
 	limits_assert(lim);
@@ -668,7 +671,7 @@ int pbft_new_view_next_pp(struct pbft_new_view *nv, struct pbft_new_view_pp *out
 /* seq u64 | blob(batch) | ncom u32 | ncom x core(COMMIT). Whether the commits
  * certify this batch is for pbft_cert_verify to say. */
 static int committed_batch_take(struct synod_rbuf *r, const struct pbft_msg_limits *lim,
-				struct pbft_committed_batch *out)
+                                struct pbft_committed_batch *out)
 {
 	int rc = synod_rbuf_u64(r, &out->seq);
 	if (rc == 0) {
@@ -681,7 +684,7 @@ static int committed_batch_take(struct synod_rbuf *r, const struct pbft_msg_limi
 }
 
 int pbft_state_parse(struct pbft_state *st, const uint8_t *payload, size_t len,
-		     const struct pbft_msg_limits *lim)
+                     const struct pbft_msg_limits *lim)
 {
 	SYNOD_ASSERT(payload != NULL || len == 0);
 	limits_assert(lim);

@@ -63,11 +63,11 @@ enum pbft_msg_type {
 };
 #define PBFT_MSG_TYPE_MAX 9
 
-#define PBFT_VERSION          1
-#define PBFT_DIGEST_BYTES     32u
-#define PBFT_SIG_BYTES        64u
+#define PBFT_VERSION           1
+#define PBFT_DIGEST_BYTES      32u
+#define PBFT_SIG_BYTES         64u
 #define PBFT_CORE_SIGNED_BYTES 52u
-#define PBFT_CORE_BYTES       (PBFT_CORE_SIGNED_BYTES + PBFT_SIG_BYTES) /* 116 */
+#define PBFT_CORE_BYTES        (PBFT_CORE_SIGNED_BYTES + PBFT_SIG_BYTES) /* 116 */
 
 /* The fixed, signed part of every message. */
 struct pbft_core {
@@ -112,13 +112,13 @@ void pbft_core_signed_bytes(const struct pbft_core *c, uint8_t out[PBFT_CORE_SIG
 /* Encodes core | payload_len | payload into out (cap bytes); *len gets the
  * total. SYNOD_ELIMIT if it does not fit. */
 SYNOD_WUR int pbft_msg_encode(const struct pbft_core *c, const uint8_t *payload,
-			      uint32_t payload_len, uint8_t *out, size_t cap, size_t *len);
+                              uint32_t payload_len, uint8_t *out, size_t cap, size_t *len);
 /* Decodes and checks the envelope: lengths, version, type, sender < replicas,
  * payload presence per type, payload size per type, and for types whose digest
  * is the payload's hash, digest == SHA-256(payload) (SYNOD_EPROTO otherwise).
  * Does not verify signatures or parse payload internals. */
 SYNOD_WUR int pbft_msg_decode(struct pbft_msg *m, const uint8_t *in, size_t len,
-			      const struct pbft_msg_limits *lim);
+                              const struct pbft_msg_limits *lim);
 
 /* Batches. A writer appends entries into caller memory. */
 struct pbft_batch_writer {
@@ -130,7 +130,7 @@ struct pbft_batch_writer {
 void pbft_batch_writer_init(struct pbft_batch_writer *w, uint8_t *buf, size_t cap);
 /* SYNOD_EFULL when the entry does not fit in cap (caller then proposes). */
 SYNOD_WUR int pbft_batch_writer_add(struct pbft_batch_writer *w, const uint8_t *entry,
-				    uint32_t entry_len);
+                                    uint32_t entry_len);
 /* Patches the count; returns the encoded length. */
 size_t pbft_batch_writer_finish(struct pbft_batch_writer *w);
 
@@ -145,7 +145,7 @@ struct pbft_batch_iter {
 /* Validates the whole batch (count and lengths) up front: SYNOD_ETRUNC,
  * SYNOD_ELIMIT, SYNOD_ETRAILING. */
 SYNOD_WUR int pbft_batch_iter_init(struct pbft_batch_iter *it, const uint8_t *batch, size_t len,
-				   const struct pbft_msg_limits *lim);
+                                   const struct pbft_msg_limits *lim);
 /* 1 and the next entry (borrowed), or 0 at the end. */
 int pbft_batch_iter_next(struct pbft_batch_iter *it, const uint8_t **entry, uint32_t *entry_len);
 
@@ -167,7 +167,7 @@ struct pbft_prepared_cert {
 	uint32_t batch_len;
 	uint32_t prepare_count;
 	const uint8_t *prepares; /* prepare_count x PBFT_CORE_BYTES, encoded: the
-				    PREPAREs (PREPARED) or the COMMITs (COMMITTED) */
+	                            PREPAREs (PREPARED) or the COMMITs (COMMITTED) */
 };
 
 struct pbft_view_change {
@@ -180,7 +180,7 @@ struct pbft_view_change {
 	uint32_t index;
 };
 SYNOD_WUR int pbft_view_change_parse(struct pbft_view_change *vc, const uint8_t *payload,
-				     size_t len, const struct pbft_msg_limits *lim);
+                                     size_t len, const struct pbft_msg_limits *lim);
 int pbft_view_change_next(struct pbft_view_change *vc, struct pbft_prepared_cert *out);
 
 struct pbft_new_view_vc {
@@ -204,7 +204,7 @@ struct pbft_new_view {
 	uint32_t vc_index, pp_index;
 };
 SYNOD_WUR int pbft_new_view_parse(struct pbft_new_view *nv, const uint8_t *payload, size_t len,
-				  const struct pbft_msg_limits *lim);
+                                  const struct pbft_msg_limits *lim);
 int pbft_new_view_next_vc(struct pbft_new_view *nv, struct pbft_new_view_vc *out);
 int pbft_new_view_next_pp(struct pbft_new_view *nv, struct pbft_new_view_pp *out);
 
@@ -227,7 +227,7 @@ struct pbft_state {
 	uint32_t index;
 };
 SYNOD_WUR int pbft_state_parse(struct pbft_state *st, const uint8_t *payload, size_t len,
-			       const struct pbft_msg_limits *lim);
+                               const struct pbft_msg_limits *lim);
 int pbft_state_next(struct pbft_state *st, struct pbft_committed_batch *out);
 
 /* The digest PRE-PREPARE, PREPARE and COMMIT name for a batch: the RFC 9162

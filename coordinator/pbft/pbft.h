@@ -39,8 +39,8 @@ struct pbft_crypto {
 	void *ctx;
 	int (*sign)(void *ctx, uint8_t sig[PBFT_SIG_BYTES], const uint8_t *msg, size_t len);
 	/* 0 when valid. pk is the claimed signer's public key. */
-	int (*verify)(void *ctx, const uint8_t sig[PBFT_SIG_BYTES], const uint8_t *msg,
-		      size_t len, const uint8_t pk[32]);
+	int (*verify)(void *ctx, const uint8_t sig[PBFT_SIG_BYTES], const uint8_t *msg, size_t len,
+	              const uint8_t pk[32]);
 };
 
 /* The replicated application. Deterministic: every replica that executes the
@@ -83,7 +83,7 @@ enum pbft_mutation {
 	PBFT_MUTATE_PREPARE_QUORUM_2F = 1u << 0, /* prepared with 2f-1 prepares (2f with pp) */
 	PBFT_MUTATE_COMMIT_QUORUM_2F = 1u << 1,  /* committed with 2f commits */
 	PBFT_MUTATE_SEND_BEFORE_PERSIST = 1u << 2,
-	PBFT_MUTATE_NEW_VIEW_NO_PROOF = 1u << 3, /* accept NEW-VIEW without checking V/O */
+	PBFT_MUTATE_NEW_VIEW_NO_PROOF = 1u << 3,  /* accept NEW-VIEW without checking V/O */
 	PBFT_MUTATE_VIEW_CHANGE_DROP_P = 1u << 4, /* VIEW-CHANGE omits prepared certs */
 };
 
@@ -99,11 +99,11 @@ struct pbft_config {
 	uint32_t entry_bytes_max;
 	uint32_t pending_entries_max;
 	uint32_t snapshot_bytes_max;
-	uint64_t batch_delay_ms;   /* the primary proposes a partial batch after this */
-	uint64_t timeout_ms_min;   /* view-change timeout bounds; adaptive in between */
+	uint64_t batch_delay_ms; /* the primary proposes a partial batch after this */
+	uint64_t timeout_ms_min; /* view-change timeout bounds; adaptive in between */
 	uint64_t timeout_ms_max;
-	uint64_t seed;             /* seeds the PRNG (jitter, peer choice) */
-	uint32_t mutations;        /* enum pbft_mutation bits; 0 in production */
+	uint64_t seed;      /* seeds the PRNG (jitter, peer choice) */
+	uint32_t mutations; /* enum pbft_mutation bits; 0 in production */
 	struct pbft_crypto crypto;
 	struct pbft_app app;
 };
@@ -125,7 +125,7 @@ struct pbft_event {
 	uint64_t now_ms; /* the driver's monotonic clock */
 	union {
 		struct {
-			uint32_t from; /* transport-level peer, a hint only */
+			uint32_t from;        /* transport-level peer, a hint only */
 			const uint8_t *bytes; /* borrowed for the call */
 			size_t len;
 		} receive;
@@ -193,14 +193,14 @@ struct pbft_status {
 	uint64_t view;
 	bool in_view_change;
 	uint32_t primary;
-	uint64_t low_watermark;  /* h: the last stable checkpoint */
+	uint64_t low_watermark; /* h: the last stable checkpoint */
 	uint64_t last_executed;
 	uint64_t pending_entries;
-	uint64_t view_changes;     /* views entered after 0 */
-	uint64_t state_transfers;  /* snapshots installed */
+	uint64_t view_changes;    /* views entered after 0 */
+	uint64_t state_transfers; /* snapshots installed */
 	uint64_t batches_committed;
-	uint64_t msgs_rejected;    /* bad signature, wrong view, malformed, ... */
-	uint64_t timeout_ms;       /* the current view-change timeout */
+	uint64_t msgs_rejected; /* bad signature, wrong view, malformed, ... */
+	uint64_t timeout_ms;    /* the current view-change timeout */
 };
 
 struct pbft; /* opaque */
@@ -208,12 +208,12 @@ struct pbft; /* opaque */
 /* Allocates and initialises a replica from cfg (copied). On failure errmsg
  * names the bad field. */
 SYNOD_WUR int pbft_init(struct pbft **out, const struct pbft_config *cfg, char *errmsg,
-			size_t errmsg_len);
+                        size_t errmsg_len);
 void pbft_close(struct pbft *p);
 
 /* Replays one persisted record (in write order) before START. */
 SYNOD_WUR int pbft_restore(struct pbft *p, enum pbft_record_type type, const uint8_t *bytes,
-			   size_t len);
+                           size_t len);
 
 /* Processes one event. out is overwritten. Returns 0, or an error code for
  * input that was rejected (it was counted and the update is still valid and
@@ -228,10 +228,9 @@ void pbft_status_get(const struct pbft *p, struct pbft_status *st);
  * least 2f+1 = quorum, SYNOD_ECERT otherwise (errmsg says why). Pure; used by
  * replicas, voters and `synod verify`. */
 SYNOD_WUR int pbft_cert_verify(const struct pbft_crypto *crypto, uint32_t replicas,
-			       const uint8_t (*pubkeys)[32], uint64_t seq,
-			       const uint8_t digest[PBFT_DIGEST_BYTES], const uint8_t *cert,
-			       uint32_t cert_count, char *errmsg, size_t errmsg_len);
-
+                               const uint8_t (*pubkeys)[32], uint64_t seq,
+                               const uint8_t digest[PBFT_DIGEST_BYTES], const uint8_t *cert,
+                               uint32_t cert_count, char *errmsg, size_t errmsg_len);
 
 /* n = 3f+1: f and the quorum 2f+1. */
 static inline uint32_t pbft_faults(uint32_t n)

@@ -57,7 +57,8 @@ static void restore_pre_prepare(struct pbft *p, const struct pbft_msg *m)
 	if (m->core.sender == p->cfg.self) {
 		return;
 	}
-	struct pbft_core prep = {.type = PBFT_MSG_PREPARE, .view = m->core.view, .seq = m->core.seq};
+	struct pbft_core prep = {
+	    .type = PBFT_MSG_PREPARE, .view = m->core.view, .seq = m->core.seq};
 	memcpy(prep.digest, m->core.digest, PBFT_DIGEST_BYTES);
 	pbft_core_sign(p, &prep);
 	s->prepares[p->cfg.self] = prep;
@@ -95,7 +96,9 @@ static int restore_msg(struct pbft *p, const uint8_t *bytes, size_t len)
 		return rc;
 	}
 	switch (m.core.type) {
-	case PBFT_MSG_PRE_PREPARE: restore_pre_prepare(p, &m); break;
+	case PBFT_MSG_PRE_PREPARE:
+		restore_pre_prepare(p, &m);
+		break;
 	case PBFT_MSG_VIEW_CHANGE:
 		if (m.core.sender == p->cfg.self && m.core.view >= p->vcs[p->cfg.self].view &&
 		    len <= p->vc_bytes_max) {
@@ -114,7 +117,8 @@ static int restore_msg(struct pbft *p, const uint8_t *bytes, size_t len)
 			restore_new_view_seqs(p, &m);
 		}
 		break;
-	default: return SYNOD_EINVAL;
+	default:
+		return SYNOD_EINVAL;
 	}
 	return 0;
 }
@@ -136,8 +140,8 @@ static int restore_prepared(struct pbft *p, const uint8_t *bytes, size_t len)
 	s->has_cert = true;
 	s->cert_pp = pc.pre_prepare;
 	for (uint32_t i = 0; i < pc.prepare_count; i++) {
-		if (pbft_core_decode(&s->cert_prepares[i], pc.prepares + (size_t)i * PBFT_CORE_BYTES) !=
-		    0) {
+		if (pbft_core_decode(&s->cert_prepares[i],
+		                     pc.prepares + (size_t)i * PBFT_CORE_BYTES) != 0) {
 			return SYNOD_EINVAL;
 		}
 	}
@@ -211,7 +215,8 @@ static int restore_checkpoint(struct pbft *p, const uint8_t *bytes, size_t len)
 		return SYNOD_EINVAL;
 	}
 	for (uint32_t i = 0; i < st.checkpoint_count; i++) {
-		if (pbft_core_decode(&proof[i], st.checkpoints + (size_t)i * PBFT_CORE_BYTES) != 0) {
+		if (pbft_core_decode(&proof[i], st.checkpoints + (size_t)i * PBFT_CORE_BYTES) !=
+		    0) {
 			return SYNOD_EINVAL;
 		}
 	}
@@ -280,16 +285,28 @@ int pbft_restore(struct pbft *p, enum pbft_record_type type, const uint8_t *byte
 {
 	int rc;
 	switch (type) {
-	case PBFT_REC_VIEW: rc = restore_view(p, bytes, len); break;
-	case PBFT_REC_MSG: rc = restore_msg(p, bytes, len); break;
-	case PBFT_REC_PREPARED: rc = restore_prepared(p, bytes, len); break;
-	case PBFT_REC_COMMITTED: rc = restore_committed(p, bytes, len); break;
-	case PBFT_REC_CHECKPOINT: rc = restore_checkpoint(p, bytes, len); break;
-	default: rc = SYNOD_EINVAL; break;
+	case PBFT_REC_VIEW:
+		rc = restore_view(p, bytes, len);
+		break;
+	case PBFT_REC_MSG:
+		rc = restore_msg(p, bytes, len);
+		break;
+	case PBFT_REC_PREPARED:
+		rc = restore_prepared(p, bytes, len);
+		break;
+	case PBFT_REC_COMMITTED:
+		rc = restore_committed(p, bytes, len);
+		break;
+	case PBFT_REC_CHECKPOINT:
+		rc = restore_checkpoint(p, bytes, len);
+		break;
+	default:
+		rc = SYNOD_EINVAL;
+		break;
 	}
 	if (rc != 0) {
 		synod_log(SYNOD_LOG_ERROR, "pbft", "replica %u: unreadable record of type %d: %s",
-			  p->cfg.self, (int)type, synod_strerror(rc));
+		          p->cfg.self, (int)type, synod_strerror(rc));
 	}
 	return rc;
 }

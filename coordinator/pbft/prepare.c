@@ -6,7 +6,7 @@
 #include <string.h>
 
 SYNOD_COUNTER(pbft_equivocation_total, "synod_pbft_equivocations_total",
-	      "conflicting PRE-PREPAREs seen from a primary for one view and sequence number");
+              "conflicting PRE-PREPAREs seen from a primary for one view and sequence number");
 
 void pbft_committed_cert_write(struct synod_wbuf *w, const struct pbft_slot *s)
 {
@@ -36,7 +36,7 @@ void pbft_prepared_cert_write(struct synod_wbuf *w, const struct pbft_slot *s)
 void pbft_prepared_persist(struct pbft *p, const struct pbft_slot *s)
 {
 	size_t cap = 8 + 1 + PBFT_CORE_BYTES + 4 + s->cert_batch_len + 4 +
-		     s->cert_prepare_count * PBFT_CORE_BYTES;
+	             s->cert_prepare_count * PBFT_CORE_BYTES;
 	uint8_t *rec = pbft_arena_alloc(p, cap);
 	struct synod_wbuf w;
 	synod_wbuf_init(&w, rec, cap);
@@ -48,7 +48,7 @@ void pbft_prepared_persist(struct pbft *p, const struct pbft_slot *s)
 }
 
 void pbft_pp_install(struct pbft *p, const struct pbft_core *pp, const uint8_t *batch,
-		     uint32_t batch_len, bool persist)
+                     uint32_t batch_len, bool persist)
 {
 	struct pbft_slot *s = pbft_slot_get(p, pp->seq);
 	SYNOD_ASSERT(s != NULL);
@@ -70,7 +70,8 @@ void pbft_pp_install(struct pbft *p, const struct pbft_core *pp, const uint8_t *
 	}
 	pbft_pending_mark_in_flight(p, batch, batch_len);
 	if (pp->sender != p->cfg.self && pp->view == p->view) {
-		struct pbft_core prep = {.type = PBFT_MSG_PREPARE, .view = pp->view, .seq = pp->seq};
+		struct pbft_core prep = {
+		    .type = PBFT_MSG_PREPARE, .view = pp->view, .seq = pp->seq};
 		memcpy(prep.digest, pp->digest, PBFT_DIGEST_BYTES);
 		pbft_core_sign(p, &prep);
 		s->prepares[p->cfg.self] = prep;
@@ -103,10 +104,10 @@ int pbft_on_pre_prepare(struct pbft *p, const struct pbft_msg *m)
 		if (memcmp(s->pp.digest, pp->digest, PBFT_DIGEST_BYTES) != 0) {
 			synod_counter_inc(&pbft_equivocation_total);
 			synod_log(SYNOD_LOG_WARN, "pbft",
-				  "replica %u: primary %u sent two PRE-PREPAREs for view %llu seq "
-				  "%llu",
-				  p->cfg.self, pp->sender, (unsigned long long)pp->view,
-				  (unsigned long long)pp->seq);
+			          "replica %u: primary %u sent two PRE-PREPAREs for view %llu seq "
+			          "%llu",
+			          p->cfg.self, pp->sender, (unsigned long long)pp->view,
+			          (unsigned long long)pp->seq);
 			pbft_reject(p, "conflicting PRE-PREPARE", pp->sender);
 			return SYNOD_EPROTO;
 		}

@@ -10,7 +10,7 @@
 #include <string.h>
 
 SYNOD_COUNTER(pbft_rejected_total, "synod_pbft_messages_rejected_total",
-	      "PBFT messages rejected (malformed, bad signature, wrong view or window)");
+              "PBFT messages rejected (malformed, bad signature, wrong view or window)");
 
 void pbft_config_defaults(struct pbft_config *c)
 {
@@ -69,7 +69,7 @@ void pbft_reject(struct pbft *p, const char *why, uint32_t from)
 	p->stats.msgs_rejected++;
 	synod_counter_inc(&pbft_rejected_total);
 	synod_log(SYNOD_LOG_DEBUG, "pbft", "replica %u: rejected message from %u: %s", p->cfg.self,
-		  from, why);
+	          from, why);
 }
 
 uint64_t pbft_timeout_ms(const struct pbft *p)
@@ -102,7 +102,7 @@ int pbft_core_verify(const struct pbft *p, const struct pbft_core *c)
 	}
 	pbft_core_signed_bytes(c, signed_bytes);
 	if (p->cfg.crypto.verify(p->cfg.crypto.ctx, c->sig, signed_bytes, sizeof signed_bytes,
-				 p->cfg.pubkeys[c->sender]) != 0) {
+	                         p->cfg.pubkeys[c->sender]) != 0) {
 		return SYNOD_EBADSIG;
 	}
 	return 0;
@@ -127,14 +127,14 @@ uint8_t *pbft_arena_alloc(struct pbft *p, size_t n)
 }
 
 void pbft_out_send(struct pbft *p, uint32_t to, const struct pbft_core *c, const uint8_t *payload,
-		   size_t payload_len)
+                   size_t payload_len)
 {
 	struct pbft_update *u = p->out;
 	if (u->send_count == PBFT_SENDS_MAX) {
 		/* Dropping a send is safe (the network may too); retransmission
 		 * and view changes recover. */
 		synod_log(SYNOD_LOG_WARN, "pbft", "replica %u: send queue full, dropping %s",
-			  p->cfg.self, pbft_msg_type_name(c->type));
+		          p->cfg.self, pbft_msg_type_name(c->type));
 		return;
 	}
 	size_t cap = PBFT_CORE_BYTES + 4 + payload_len;
@@ -156,8 +156,8 @@ void pbft_out_send_raw(struct pbft *p, uint32_t to, const uint8_t *bytes, size_t
 	u->sends[u->send_count++] = (struct pbft_send){.to = to, .bytes = buf, .len = len};
 }
 
-void pbft_out_record(struct pbft *p, enum pbft_record_type type, const uint8_t *bytes,
-		     size_t len, bool truncate_before)
+void pbft_out_record(struct pbft *p, enum pbft_record_type type, const uint8_t *bytes, size_t len,
+                     bool truncate_before)
 {
 	struct pbft_update *u = p->out;
 	SYNOD_ASSERT(u->record_count < PBFT_RECORDS_MAX);
@@ -166,7 +166,7 @@ void pbft_out_record(struct pbft *p, enum pbft_record_type type, const uint8_t *
 }
 
 void pbft_out_record_msg(struct pbft *p, const struct pbft_core *c, const uint8_t *payload,
-			 size_t payload_len)
+                         size_t payload_len)
 {
 	size_t cap = PBFT_CORE_BYTES + 4 + payload_len;
 	uint8_t *buf = pbft_arena_alloc(p, cap);
@@ -197,24 +197,25 @@ static int init_check_config(const struct pbft_config *c, char *errmsg, size_t e
 	} else if (c->self >= c->replicas) {
 		bad = "self must be a replica index";
 	} else if (c->checkpoint_interval == 0 || c->window == 0 ||
-		   c->window % c->checkpoint_interval != 0 || c->window > PBFT_WINDOW_MAX ||
-		   c->window / c->checkpoint_interval < 2) {
+	           c->window % c->checkpoint_interval != 0 || c->window > PBFT_WINDOW_MAX ||
+	           c->window / c->checkpoint_interval < 2) {
 		bad = "window must be a multiple (>= 2) of checkpoint_interval, <= PBFT_WINDOW_MAX";
 	} else if (c->batch_entries_max == 0 || c->batch_entries_max > PBFT_BATCH_ENTRIES_LIMIT) {
 		bad = "batch_entries_max out of range";
 	} else if (c->entry_bytes_max == 0 || c->entry_bytes_max > PBFT_ENTRY_BYTES_LIMIT ||
-		   c->batch_bytes_max > PBFT_BATCH_BYTES_LIMIT ||
-		   c->batch_bytes_max < 8 + c->entry_bytes_max) {
+	           c->batch_bytes_max > PBFT_BATCH_BYTES_LIMIT ||
+	           c->batch_bytes_max < 8 + c->entry_bytes_max) {
 		bad = "entry_bytes_max/batch_bytes_max out of range (a batch must hold one entry)";
 	} else if (c->pending_entries_max == 0 ||
-		   c->pending_entries_max > PBFT_PENDING_ENTRIES_LIMIT) {
+	           c->pending_entries_max > PBFT_PENDING_ENTRIES_LIMIT) {
 		bad = "pending_entries_max out of range";
-	} else if (c->snapshot_bytes_max == 0 || c->snapshot_bytes_max > PBFT_SNAPSHOT_BYTES_LIMIT) {
+	} else if (c->snapshot_bytes_max == 0 ||
+	           c->snapshot_bytes_max > PBFT_SNAPSHOT_BYTES_LIMIT) {
 		bad = "snapshot_bytes_max out of range";
 	} else if (c->timeout_ms_min == 0 || c->timeout_ms_max < c->timeout_ms_min) {
 		bad = "timeout_ms_min/timeout_ms_max out of range";
 	} else if (c->crypto.sign == NULL || c->crypto.verify == NULL || c->app.execute == NULL ||
-		   c->app.snapshot == NULL || c->app.restore == NULL) {
+	           c->app.snapshot == NULL || c->app.restore == NULL) {
 		bad = "crypto and app tables must be complete";
 	}
 	if (bad != NULL) {
@@ -234,7 +235,7 @@ static void init_sizes(struct pbft *p)
 	size_t vc_payload = p->vc_bytes_max - core - 4;
 	p->nv_bytes_max = core + 4 + 4 + n * (core + 4 + vc_payload) + 4 + L * (core + 4 + batch);
 	p->state_bytes_max = core + 4 + 4 + n * core + 4 + p->cfg.snapshot_bytes_max + 4 +
-			     L * (8 + 4 + batch + 4 + n * core);
+	                     L * (8 + 4 + batch + 4 + n * core);
 	p->lim = (struct pbft_msg_limits){
 	    .replicas = p->n,
 	    .batch_entries_max = p->cfg.batch_entries_max,
@@ -250,10 +251,11 @@ static void init_sizes(struct pbft *p)
 	 * checkpoint record per K, plus small messages. */
 	/* ... and, after a stable checkpoint, the whole window again (the tail
 	 * records: pre-prepare, prepared certificate, committed batch). */
-	p->arena_cap = 2 * p->work_cap + 2 * p->vc_bytes_max + p->nv_bytes_max +
-		       8 * L * (core + 16 + batch + n * core) +
-		       (L / p->cfg.checkpoint_interval + 1) * (p->cfg.snapshot_bytes_max + n * core + 16) +
-		       PBFT_SENDS_MAX * (core + 4 + p->cfg.entry_bytes_max) + 4096;
+	p->arena_cap =
+	    2 * p->work_cap + 2 * p->vc_bytes_max + p->nv_bytes_max +
+	    8 * L * (core + 16 + batch + n * core) +
+	    (L / p->cfg.checkpoint_interval + 1) * (p->cfg.snapshot_bytes_max + n * core + 16) +
+	    PBFT_SENDS_MAX * (core + 4 + p->cfg.entry_bytes_max) + 4096;
 }
 
 static int init_alloc(struct pbft *p)
@@ -321,10 +323,11 @@ int pbft_init(struct pbft **out, const struct pbft_config *cfg, char *errmsg, si
 	p->next_seq = 1;
 	init_sizes(p);
 	if (p->work_cap > SYNOD_WIRE_MSG_BYTES_MAX) {
-		snprintf(errmsg, errmsg_len,
-			 "pbft config: window x batch_bytes_max (and replicas) make NEW-VIEW or STATE "
-			 "messages of %zu bytes, above the wire limit of %u",
-			 p->work_cap, SYNOD_WIRE_MSG_BYTES_MAX);
+		snprintf(
+		    errmsg, errmsg_len,
+		    "pbft config: window x batch_bytes_max (and replicas) make NEW-VIEW or STATE "
+		    "messages of %zu bytes, above the wire limit of %u",
+		    p->work_cap, SYNOD_WIRE_MSG_BYTES_MAX);
 		free(p);
 		return SYNOD_ECONFIG;
 	}
@@ -475,8 +478,8 @@ static void retransmit(struct pbft *p)
 	for (uint32_t i = 0; i < p->ckpts_kept; i++) {
 		const struct pbft_own_checkpoint *oc = &p->own_ckpts[i];
 		if (oc->seq > p->h) {
-			struct pbft_core c = {.type = PBFT_MSG_CHECKPOINT, .view = p->view,
-					      .seq = oc->seq};
+			struct pbft_core c = {
+			    .type = PBFT_MSG_CHECKPOINT, .view = p->view, .seq = oc->seq};
 			memcpy(c.digest, oc->digest, PBFT_DIGEST_BYTES);
 			pbft_core_sign(p, &c);
 			pbft_out_send(p, PBFT_TO_ALL, &c, NULL, 0);
@@ -554,7 +557,7 @@ static int step_receive(struct pbft *p, const uint8_t *bytes, size_t len, uint32
 	if (rc != 0) {
 		char why[96];
 		snprintf(why, sizeof why, "malformed %s message (%zu bytes): %s",
-			 len > 1 ? pbft_msg_type_name(bytes[1]) : "empty", len, synod_strerror(rc));
+		         len > 1 ? pbft_msg_type_name(bytes[1]) : "empty", len, synod_strerror(rc));
 		pbft_reject(p, why, from);
 		return rc;
 	}
@@ -568,15 +571,24 @@ static int step_receive(struct pbft *p, const uint8_t *bytes, size_t len, uint32
 		return rc;
 	}
 	switch ((enum pbft_msg_type)m.core.type) {
-	case PBFT_MSG_REQUEST: return pbft_on_request(p, &m);
-	case PBFT_MSG_PRE_PREPARE: return pbft_on_pre_prepare(p, &m);
-	case PBFT_MSG_PREPARE: return pbft_on_prepare(p, &m);
-	case PBFT_MSG_COMMIT: return pbft_on_commit(p, &m);
-	case PBFT_MSG_CHECKPOINT: return pbft_on_checkpoint(p, &m);
-	case PBFT_MSG_VIEW_CHANGE: return pbft_on_view_change(p, &m, bytes, len);
-	case PBFT_MSG_NEW_VIEW: return pbft_on_new_view(p, &m, bytes, len);
-	case PBFT_MSG_FETCH: return pbft_on_fetch(p, &m);
-	case PBFT_MSG_STATE: return pbft_on_state(p, &m);
+	case PBFT_MSG_REQUEST:
+		return pbft_on_request(p, &m);
+	case PBFT_MSG_PRE_PREPARE:
+		return pbft_on_pre_prepare(p, &m);
+	case PBFT_MSG_PREPARE:
+		return pbft_on_prepare(p, &m);
+	case PBFT_MSG_COMMIT:
+		return pbft_on_commit(p, &m);
+	case PBFT_MSG_CHECKPOINT:
+		return pbft_on_checkpoint(p, &m);
+	case PBFT_MSG_VIEW_CHANGE:
+		return pbft_on_view_change(p, &m, bytes, len);
+	case PBFT_MSG_NEW_VIEW:
+		return pbft_on_new_view(p, &m, bytes, len);
+	case PBFT_MSG_FETCH:
+		return pbft_on_fetch(p, &m);
+	case PBFT_MSG_STATE:
+		return pbft_on_state(p, &m);
 	}
 	pbft_reject(p, "unknown type", from);
 	return SYNOD_EVERSION;
@@ -610,10 +622,17 @@ int pbft_step(struct pbft *p, const struct pbft_event *ev, struct pbft_update *o
 	case PBFT_EV_RECEIVE:
 		rc = step_receive(p, ev->receive.bytes, ev->receive.len, ev->receive.from);
 		break;
-	case PBFT_EV_TIMEOUT: on_timeout(p); break;
-	case PBFT_EV_SUBMIT: rc = pbft_on_submit(p, ev->submit.entry, ev->submit.len); break;
-	case PBFT_EV_TICK: break;
-	default: rc = SYNOD_EINVAL; break;
+	case PBFT_EV_TIMEOUT:
+		on_timeout(p);
+		break;
+	case PBFT_EV_SUBMIT:
+		rc = pbft_on_submit(p, ev->submit.entry, ev->submit.len);
+		break;
+	case PBFT_EV_TICK:
+		break;
+	default:
+		rc = SYNOD_EINVAL;
+		break;
 	}
 	pbft_propose(p);
 	pbft_timers_update(p);

@@ -8,9 +8,9 @@
 #include <string.h>
 
 SYNOD_COUNTER(pbft_expired_total, "synod_pbft_pending_expired_total",
-	      "pending entries the application called expired and the primary dropped");
+              "pending entries the application called expired and the primary dropped");
 SYNOD_COUNTER(pbft_pending_full_total, "synod_pbft_pending_full_total",
-	      "entries refused because the pending queue was full");
+              "entries refused because the pending queue was full");
 
 static uint32_t pending_cap(const struct pbft *p)
 {
@@ -58,7 +58,7 @@ static uint32_t pending_peer_quota(const struct pbft *p)
 /* Adds an entry unless it is pending or recently executed. 0, or
  * SYNOD_EFULL / SYNOD_ELIMIT. *added says whether it is new. */
 static int pending_add(struct pbft *p, const uint8_t *entry, size_t len, uint32_t origin,
-		       bool *added)
+                       bool *added)
 {
 	uint8_t digest[PBFT_DIGEST_BYTES];
 	*added = false;
@@ -92,7 +92,7 @@ static int pending_add(struct pbft *p, const uint8_t *entry, size_t len, uint32_
 	}
 	synod_counter_inc(&pbft_pending_full_total);
 	synod_log(SYNOD_LOG_WARN, "pbft", "replica %u: pending queue full (%u entries)",
-		  p->cfg.self, pending_cap(p));
+	          p->cfg.self, pending_cap(p));
 	return SYNOD_EFULL;
 }
 
@@ -169,7 +169,7 @@ int pbft_on_request(struct pbft *p, const struct pbft_msg *m)
 
 /* Applies fn to the pending entry of every entry in a batch. */
 static void pending_for_batch(struct pbft *p, const uint8_t *batch, size_t len,
-			      void (*fn)(struct pbft *, struct pbft_pending *, const uint8_t *))
+                              void (*fn)(struct pbft *, struct pbft_pending *, const uint8_t *))
 {
 	struct pbft_batch_iter it;
 	if (pbft_batch_iter_init(&it, batch, len, &p->lim) != 0) {
@@ -306,7 +306,8 @@ void pbft_propose(struct pbft *p)
 		p->next_seq = p->last_exec + 1;
 	}
 	for (uint32_t round = 0; round < p->cfg.window; round++) {
-		if (p->next_seq > p->h + p->cfg.window || p->out->send_count + 1 >= PBFT_SENDS_MAX) {
+		if (p->next_seq > p->h + p->cfg.window ||
+		    p->out->send_count + 1 >= PBFT_SENDS_MAX) {
 			return;
 		}
 		uint32_t count;

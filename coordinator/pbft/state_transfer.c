@@ -13,7 +13,7 @@
 #include <string.h>
 
 SYNOD_COUNTER(pbft_state_transfers_total, "synod_pbft_state_transfers_total",
-	      "stable checkpoint snapshots installed from peers");
+              "stable checkpoint snapshots installed from peers");
 
 void pbft_fetch_send(struct pbft *p)
 {
@@ -84,7 +84,8 @@ int pbft_on_fetch(struct pbft *p, const struct pbft_msg *m)
 	uint32_t j = m->core.sender;
 	/* One answer per peer per half minimum timeout: a FETCH costs us far more
 	 * than it costs the sender. */
-	if (p->peer_fetch_ms[j] != 0 && p->now_ms < p->peer_fetch_ms[j] + p->cfg.timeout_ms_min / 2) {
+	if (p->peer_fetch_ms[j] != 0 &&
+	    p->now_ms < p->peer_fetch_ms[j] + p->cfg.timeout_ms_min / 2) {
 		return 0;
 	}
 	p->peer_fetch_ms[j] = p->now_ms;
@@ -99,14 +100,14 @@ int pbft_on_fetch(struct pbft *p, const struct pbft_msg *m)
 
 /* Installs the checkpoint a STATE carries, if it is ahead of us and proven. */
 static int state_install_checkpoint(struct pbft *p, const struct pbft_msg *m,
-				    const struct pbft_state *st)
+                                    const struct pbft_state *st)
 {
 	struct pbft_core first, proof[PBFT_REPLICAS_MAX];
 	uint8_t digest[PBFT_DIGEST_BYTES];
 	uint64_t seq = m->core.seq;
 	if (pbft_core_decode(&first, st->checkpoints) != 0 ||
-	    pbft_checkpoint_proof_check(p, seq, first.digest, st->checkpoints,
-					st->checkpoint_count, proof) != 0) {
+	    pbft_checkpoint_proof_check(p, seq, first.digest, st->checkpoints, st->checkpoint_count,
+	                                proof) != 0) {
 		return SYNOD_ECERT;
 	}
 	synod_sha256(digest, st->snapshot, st->snapshot_len);
@@ -135,7 +136,7 @@ static int state_install_checkpoint(struct pbft *p, const struct pbft_msg *m,
 	p->stats.state_transfers++;
 	synod_counter_inc(&pbft_state_transfers_total);
 	synod_log(SYNOD_LOG_INFO, "pbft", "replica %u: installed snapshot at seq %llu from %u",
-		  p->cfg.self, (unsigned long long)seq, m->core.sender);
+	          p->cfg.self, (unsigned long long)seq, m->core.sender);
 	return 0;
 }
 
@@ -166,11 +167,11 @@ int pbft_on_state(struct pbft *p, const struct pbft_msg *m)
 			pbft_execute_ready(p);
 			continue;
 		}
-		int rc = pbft_commit_install(p, b.seq, b.batch, b.batch_len, b.commits,
-					     b.commit_count);
+		int rc =
+		    pbft_commit_install(p, b.seq, b.batch, b.batch_len, b.commits, b.commit_count);
 		if (rc != 0) {
 			pbft_reject(p, "STATE batch without a valid commit certificate",
-				    m->core.sender);
+			            m->core.sender);
 			return rc;
 		}
 		pbft_execute_ready(p);

@@ -8,7 +8,7 @@
 #include <string.h>
 
 SYNOD_COUNTER(pbft_view_changes_total, "synod_pbft_view_changes_total",
-	      "views entered after view 0");
+              "views entered after view 0");
 
 /* A VIEW-CHANGE taken apart: its core and payload (borrowed). */
 struct vc_ref {
@@ -40,19 +40,19 @@ static uint32_t prepare_need(const struct pbft *p)
 /* A commit certificate in P: 2f+1 valid COMMITs for (seq, batch digest) in
  * one view below the new one. */
 static int committed_cert_check(const struct pbft *p, const struct pbft_prepared_cert *pc,
-				uint64_t view)
+                                uint64_t view)
 {
 	char err[160];
 	if (pc->pre_prepare.view >= view) {
 		return SYNOD_ECERT;
 	}
 	return pbft_cert_verify(&p->cfg.crypto, p->n, (const uint8_t(*)[32])p->cfg.pubkeys,
-				pc->pre_prepare.seq, pc->pre_prepare.digest, pc->prepares,
-				pc->prepare_count, err, sizeof err);
+	                        pc->pre_prepare.seq, pc->pre_prepare.digest, pc->prepares,
+	                        pc->prepare_count, err, sizeof err);
 }
 
 int pbft_prepared_cert_check(const struct pbft *p, const struct pbft_prepared_cert *pc,
-			     uint64_t view)
+                             uint64_t view)
 {
 	const struct pbft_core *pp = &pc->pre_prepare;
 	uint8_t digest[PBFT_DIGEST_BYTES];
@@ -100,7 +100,7 @@ static int vc_validate(const struct pbft *p, const struct vc_ref *vc, uint64_t v
 		struct pbft_core first;
 		if (pbft_core_decode(&first, parsed.checkpoints) != 0 ||
 		    pbft_checkpoint_proof_check(p, vc->core.seq, first.digest, parsed.checkpoints,
-						parsed.checkpoint_count, NULL) != 0) {
+		                                parsed.checkpoint_count, NULL) != 0) {
 			return SYNOD_ECERT;
 		}
 	}
@@ -121,12 +121,13 @@ static int vc_validate(const struct pbft *p, const struct vc_ref *vc, uint64_t v
 /* Derives min-s, max-s and, for every s between, the batch prepared in the
  * highest view in V, or a null batch (section 4.4). */
 static int plan_compute(const struct pbft *p, const struct vc_ref *vcs, uint32_t count,
-			struct nv_plan *plan)
+                        struct nv_plan *plan)
 {
 	memset(plan, 0, sizeof *plan);
 	for (uint32_t i = 0; i < count; i++) {
 		struct pbft_view_change parsed;
-		if (pbft_view_change_parse(&parsed, vcs[i].payload, vcs[i].payload_len, &p->lim) != 0) {
+		if (pbft_view_change_parse(&parsed, vcs[i].payload, vcs[i].payload_len, &p->lim) !=
+		    0) {
 			return SYNOD_EPROTO;
 		}
 		if (i == 0 || vcs[i].core.seq > plan->min_s) {
@@ -144,7 +145,8 @@ static int plan_compute(const struct pbft *p, const struct vc_ref *vcs, uint32_t
 	for (uint32_t i = 0; i < count; i++) {
 		struct pbft_view_change parsed;
 		struct pbft_prepared_cert pc;
-		if (pbft_view_change_parse(&parsed, vcs[i].payload, vcs[i].payload_len, &p->lim) != 0) {
+		if (pbft_view_change_parse(&parsed, vcs[i].payload, vcs[i].payload_len, &p->lim) !=
+		    0) {
 			return SYNOD_EPROTO;
 		}
 		while (pbft_view_change_next(&parsed, &pc) == 1) {
@@ -176,9 +178,9 @@ static int plan_compute(const struct pbft *p, const struct vc_ref *vcs, uint32_t
 }
 
 /* Adopts the new view's stable checkpoint and re-proposed batches. */
-static void enter_new_view(struct pbft *p, const struct nv_plan *plan,
-			   const struct pbft_core *pps, const uint8_t *const *batches,
-			   const uint32_t *batch_lens, uint64_t pp_count)
+static void enter_new_view(struct pbft *p, const struct nv_plan *plan, const struct pbft_core *pps,
+                           const uint8_t *const *batches, const uint32_t *batch_lens,
+                           uint64_t pp_count)
 {
 	p->in_view_change = false;
 	p->nv_view = p->view;
@@ -187,17 +189,18 @@ static void enter_new_view(struct pbft *p, const struct nv_plan *plan,
 	p->progress_deadline_ms = 0;
 	p->progress_grace_used = false;
 	pbft_pending_clear_in_flight(p);
-	synod_log(SYNOD_LOG_INFO, "pbft", "replica %u: entered view %llu (primary %u, seqs %llu..%llu)",
-		  p->cfg.self, (unsigned long long)p->view, pbft_primary(p, p->view),
-		  (unsigned long long)plan->min_s, (unsigned long long)plan->max_s);
+	synod_log(SYNOD_LOG_INFO, "pbft",
+	          "replica %u: entered view %llu (primary %u, seqs %llu..%llu)", p->cfg.self,
+	          (unsigned long long)p->view, pbft_primary(p, p->view),
+	          (unsigned long long)plan->min_s, (unsigned long long)plan->max_s);
 	if (plan->min_s > p->h) {
 		struct pbft_own_checkpoint *own = pbft_own_checkpoint_find(p, plan->min_s);
 		struct pbft_core proof[PBFT_REPLICAS_MAX];
 		if (own != NULL && memcmp(own->digest, plan->min_digest, PBFT_DIGEST_BYTES) == 0 &&
 		    pbft_checkpoint_proof_check(p, plan->min_s, plan->min_digest, plan->min_proof,
-						plan->min_proof_count, proof) == 0) {
+		                                plan->min_proof_count, proof) == 0) {
 			pbft_checkpoint_stabilise(p, plan->min_s, plan->min_digest, proof,
-						  plan->min_proof_count);
+			                          plan->min_proof_count);
 		} else {
 			pbft_fetch_send(p);
 		}
@@ -237,8 +240,8 @@ static uint32_t collect_vcs(struct pbft *p, struct vc_ref *out)
 		    pbft_msg_decode(&m, p->vcs[j].bytes, p->vcs[j].len, &p->lim) != 0) {
 			continue;
 		}
-		out[count++] = (struct vc_ref){.core = m.core, .payload = m.payload,
-					       .payload_len = m.payload_len};
+		out[count++] = (struct vc_ref){
+		    .core = m.core, .payload = m.payload, .payload_len = m.payload_len};
 	}
 	return count;
 }
@@ -347,7 +350,7 @@ void pbft_view_change_start(struct pbft *p, uint64_t view)
 	p->vcs[p->cfg.self].len = sent->len;
 	p->vcs[p->cfg.self].view = view;
 	synod_log(SYNOD_LOG_INFO, "pbft", "replica %u: view change to %llu", p->cfg.self,
-		  (unsigned long long)view);
+	          (unsigned long long)view);
 	try_new_view(p);
 }
 
@@ -370,8 +373,7 @@ static void join_check(struct pbft *p)
 	}
 }
 
-int pbft_on_view_change(struct pbft *p, const struct pbft_msg *m, const uint8_t *bytes,
-			size_t len)
+int pbft_on_view_change(struct pbft *p, const struct pbft_msg *m, const uint8_t *bytes, size_t len)
 {
 	uint32_t j = m->core.sender;
 	if (m->core.view < p->view || (m->core.view == p->view && !p->in_view_change)) {
@@ -403,14 +405,15 @@ int pbft_on_view_change(struct pbft *p, const struct pbft_msg *m, const uint8_t 
 /* Checks V (2f+1 valid VIEW-CHANGEs for view from distinct replicas) and
  * fills vcs. */
 static int nv_check_v(const struct pbft *p, struct pbft_new_view *nv, uint64_t view,
-		      struct vc_ref *vcs, uint32_t *count)
+                      struct vc_ref *vcs, uint32_t *count)
 {
 	bool seen[PBFT_REPLICAS_MAX] = {false};
 	struct pbft_new_view_vc e;
 	*count = 0;
 	int more;
 	while ((more = pbft_new_view_next_vc(nv, &e)) == 1) {
-		struct vc_ref vc = {.core = e.core, .payload = e.payload, .payload_len = e.payload_len};
+		struct vc_ref vc = {
+		    .core = e.core, .payload = e.payload, .payload_len = e.payload_len};
 		bool skip_proof = pbft_mutated(p, PBFT_MUTATE_NEW_VIEW_NO_PROOF);
 		if (e.core.sender >= p->n || seen[e.core.sender] ||
 		    (!skip_proof &&
@@ -432,8 +435,8 @@ static int nv_check_v(const struct pbft *p, struct pbft_new_view *nv, uint64_t v
 /* Checks O against the plan re-derived from V: same sequence numbers, same
  * digests, each PRE-PREPARE signed by the new primary for this view. */
 static int nv_check_o(const struct pbft *p, struct pbft_new_view *nv, uint64_t view,
-		      const struct nv_plan *plan, struct pbft_core *pps, const uint8_t **batches,
-		      uint32_t *lens, uint64_t *count)
+                      const struct nv_plan *plan, struct pbft_core *pps, const uint8_t **batches,
+                      uint32_t *lens, uint64_t *count)
 {
 	bool no_proof = pbft_mutated(p, PBFT_MUTATE_NEW_VIEW_NO_PROOF);
 	struct pbft_new_view_pp e;
@@ -446,7 +449,7 @@ static int nv_check_o(const struct pbft *p, struct pbft_new_view *nv, uint64_t v
 			return SYNOD_ECERT;
 		}
 		if (!no_proof && (e.core.seq != plan->min_s + 1 + k ||
-				  memcmp(e.core.digest, plan->digest[k], PBFT_DIGEST_BYTES) != 0)) {
+		                  memcmp(e.core.digest, plan->digest[k], PBFT_DIGEST_BYTES) != 0)) {
 			return SYNOD_ECERT;
 		}
 		pps[k] = e.core;
@@ -468,7 +471,8 @@ int pbft_on_new_view(struct pbft *p, const struct pbft_msg *m, const uint8_t *by
 		return 0;
 	}
 	if (m->core.sender != pbft_primary(p, view) || len > p->nv_bytes_max) {
-		pbft_reject(p, "NEW-VIEW from a replica that is not the new primary", m->core.sender);
+		pbft_reject(p, "NEW-VIEW from a replica that is not the new primary",
+		            m->core.sender);
 		return SYNOD_EPROTO;
 	}
 	struct pbft_new_view nv;

@@ -18,8 +18,8 @@
 #include <unistd.h>
 
 #define BENCH_MSG_BYTES 200u
-#define BENCH_BATCH	32u /* operations between clock reads */
-#define BENCH_ERRMSG	512u
+#define BENCH_BATCH     32u /* operations between clock reads */
+#define BENCH_ERRMSG    512u
 
 struct bench_ctx {
 	struct synod_signer *file;
@@ -29,7 +29,7 @@ struct bench_ctx {
 	uint8_t raw_sk[crypto_sign_SECRETKEYBYTES];
 	uint8_t cluster_id[SYNOD_CLUSTER_ID_BYTES];
 	uint8_t msg[BENCH_MSG_BYTES];
-	uint8_t sig[SYNOD_SIG_BYTES];	  /* domain-separated, by the file key */
+	uint8_t sig[SYNOD_SIG_BYTES];     /* domain-separated, by the file key */
 	uint8_t raw_sig[SYNOD_SIG_BYTES]; /* plain, by raw_sk */
 };
 
@@ -45,7 +45,7 @@ typedef void (*bench_op)(struct bench_ctx *c);
 static _Noreturn void bench_die(const char *what, const char *detail)
 {
 	fprintf(stderr, "synod-bench-crypto: %s%s%s\n", what, detail != NULL ? ": " : "",
-		detail != NULL ? detail : "");
+	        detail != NULL ? detail : "");
 	exit(1);
 }
 
@@ -59,7 +59,7 @@ static double bench_now_s(void)
 static void op_file_sign(struct bench_ctx *c)
 {
 	if (synod_signer_sign(c->file, c->sig, SYNOD_TAG_VOTE, c->cluster_id, c->msg,
-			      sizeof c->msg) != 0) {
+	                      sizeof c->msg) != 0) {
 		bench_die("file sign failed", synod_signer_errmsg(c->file));
 	}
 }
@@ -67,7 +67,7 @@ static void op_file_sign(struct bench_ctx *c)
 static void op_file_verify(struct bench_ctx *c)
 {
 	if (synod_sig_verify(c->sig, SYNOD_TAG_VOTE, c->cluster_id, c->msg, sizeof c->msg,
-			     c->pk_file) != 0) {
+	                     c->pk_file) != 0) {
 		bench_die("file verify failed", NULL);
 	}
 }
@@ -88,7 +88,7 @@ static void op_pkcs11_sign(struct bench_ctx *c)
 {
 	uint8_t sig[SYNOD_SIG_BYTES];
 	if (synod_signer_sign(c->pkcs11, sig, SYNOD_TAG_VOTE, c->cluster_id, c->msg,
-			      sizeof c->msg) != 0) {
+	                      sizeof c->msg) != 0) {
 		bench_die("pkcs11 sign failed", synod_signer_errmsg(c->pkcs11));
 	}
 }
@@ -142,7 +142,7 @@ static void bench_parse_args(int argc, char **argv, struct bench_args *a)
 			a->coordinators = strtol(v, NULL, 10);
 		} else {
 			fprintf(stderr, "usage: synod-bench-crypto [--seconds N] [--pkcs11 URI] "
-					"[--cores N] [--coordinators N]\n");
+			                "[--cores N] [--coordinators N]\n");
 			exit(2);
 		}
 		i++;

@@ -79,12 +79,12 @@ static void bench_crypto_bound(void)
 
 static void bench_bound(struct bench_result *r)
 {
-	double per_entry_s = r->verifies_per_entry / bench_verify_per_s +
-			     r->signs_per_entry / bench_sign_per_s;
+	double per_entry_s =
+	    r->verifies_per_entry / bench_verify_per_s + r->signs_per_entry / bench_sign_per_s;
 	r->bound_entries_per_s = per_entry_s > 0 ? 1.0 / per_entry_s : 0;
-	r->bound_fraction = r->bound_entries_per_s > 0 ? r->entries_per_s / r->bound_entries_per_s : 0;
+	r->bound_fraction =
+	    r->bound_entries_per_s > 0 ? r->entries_per_s / r->bound_entries_per_s : 0;
 }
-
 
 static int bench_cluster(struct sim_cluster **c, uint32_t n, uint32_t batch)
 {
@@ -177,9 +177,9 @@ static void bench_print(struct bench_result *r)
 	bench_bound(r);
 	printf("%3u %6u %8" PRIu64 " %8" PRIu64 " %8.2f %12.1f %12.1f %10.1f %12.0f %10.2f %10.2f "
 	       "%12.0f %8.2f\n",
-	       r->n, r->batch, r->batches, r->entries, r->seconds, r->batches_per_s, r->entries_per_s,
-	       r->msgs_per_batch, r->bytes_per_batch, r->verifies_per_entry, r->signs_per_entry,
-	       r->bound_entries_per_s, r->bound_fraction);
+	       r->n, r->batch, r->batches, r->entries, r->seconds, r->batches_per_s,
+	       r->entries_per_s, r->msgs_per_batch, r->bytes_per_batch, r->verifies_per_entry,
+	       r->signs_per_entry, r->bound_entries_per_s, r->bound_fraction);
 }
 
 static void bench_summary(const struct bench_result *res, uint32_t count)
@@ -188,7 +188,8 @@ static void bench_summary(const struct bench_result *res, uint32_t count)
 	       bench_sign_per_s);
 	for (uint32_t i = 0; i < count; i++) {
 		const struct bench_result *r = &res[i];
-		printf(" n%u_b%u_batches_per_s=%.1f n%u_b%u_entries_per_s=%.0f n%u_b%u_bound_fraction=%.2f",
+		printf(" n%u_b%u_batches_per_s=%.1f n%u_b%u_entries_per_s=%.0f "
+		       "n%u_b%u_bound_fraction=%.2f",
 		       r->n, r->batch, r->batches_per_s, r->n, r->batch, r->entries_per_s, r->n,
 		       r->batch, r->bound_fraction);
 	}
@@ -222,8 +223,8 @@ int main(void)
 	       "one core doing nothing but the row's signature work (all n replicas run on it)\n",
 	       bench_verify_per_s, bench_sign_per_s);
 	printf("%3s %6s %8s %8s %8s %12s %12s %10s %12s %10s %10s %12s %8s\n", "n", "batch",
-	       "batches", "entries", "seconds", "batches/s", "entries/s", "msgs/batch", "bytes/batch",
-	       "verif/ent", "signs/ent", "bound ent/s", "fraction");
+	       "batches", "entries", "seconds", "batches/s", "entries/s", "msgs/batch",
+	       "bytes/batch", "verif/ent", "signs/ent", "bound ent/s", "fraction");
 	for (uint32_t i = 0; i < 3; i++) {
 		for (uint32_t j = 0; j < 3; j++) {
 			if (bench_one(ns[i], batches[j], &res[count]) != 0) {

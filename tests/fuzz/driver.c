@@ -13,7 +13,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define DRIVER_INPUT_BYTES_MAX (64u * 1024u)
+#define DRIVER_INPUT_BYTES_MAX  (64u * 1024u)
 #define DRIVER_CORPUS_FILES_MAX 4096u
 
 struct corpus {
@@ -154,7 +154,8 @@ int main(int argc, char **argv)
 		}
 		LLVMFuzzerTestOneInput(buf, len);
 	}
-	printf("fuzz driver: %zu corpus inputs, %lu generated inputs, no crash\n", c.count, iterations);
+	printf("fuzz driver: %zu corpus inputs, %lu generated inputs, no crash\n", c.count,
+	       iterations);
 	free(buf);
 	for (size_t i = 0; i < c.count; i++) {
 		free(c.data[i]);

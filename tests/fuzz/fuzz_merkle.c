@@ -134,7 +134,7 @@ static void fuzz_round_trip(struct reader *r)
 	SYNOD_ASSERT(synod_merkle_root(root1, SYNOD_MERKLE_HASHES(leaves), size1) == 0);
 
 	int rc = synod_merkle_inclusion_proof(proof, SYNOD_MERKLE_PROOF_HASHES_MAX, &proof_len,
-					      SYNOD_MERKLE_HASHES(leaves), n, index);
+	                                      SYNOD_MERKLE_HASHES(leaves), n, index);
 	SYNOD_ASSERT(rc == 0);
 	const uint8_t(*cproof)[HB] = SYNOD_MERKLE_HASHES(proof);
 	rc = synod_merkle_inclusion_verify(leaves[index], index, n, cproof, proof_len, root);
@@ -146,7 +146,7 @@ static void fuzz_round_trip(struct reader *r)
 	}
 
 	rc = synod_merkle_consistency_proof(proof, SYNOD_MERKLE_PROOF_HASHES_MAX, &proof_len,
-					    SYNOD_MERKLE_HASHES(leaves), size1, n);
+	                                    SYNOD_MERKLE_HASHES(leaves), size1, n);
 	SYNOD_ASSERT(rc == 0);
 	rc = synod_merkle_consistency_verify(size1, n, root1, root, cproof, proof_len);
 	SYNOD_ASSERT(rc == 0);

@@ -62,7 +62,7 @@ static void fuzz_inside(struct fuzz_span in, const uint8_t *p, size_t n)
 
 /* count encoded cores at p: each decodes as want, names a replica, re-encodes. */
 static void fuzz_cores(struct fuzz_span in, const uint8_t *p, uint32_t count, uint8_t want,
-		       const struct pbft_msg_limits *lim)
+                       const struct pbft_msg_limits *lim)
 {
 	SYNOD_ASSERT(count <= lim->replicas);
 	fuzz_inside(in, p, (size_t)count * PBFT_CORE_BYTES);
@@ -78,7 +78,7 @@ static void fuzz_cores(struct fuzz_span in, const uint8_t *p, uint32_t count, ui
 }
 
 static void fuzz_batch(struct fuzz_span in, const uint8_t *batch, size_t len,
-		       const struct pbft_msg_limits *lim)
+                       const struct pbft_msg_limits *lim)
 {
 	struct pbft_batch_iter it;
 	const uint8_t *entry;
@@ -98,7 +98,7 @@ static void fuzz_batch(struct fuzz_span in, const uint8_t *batch, size_t len,
 
 /* A payload's digest: the Merkle root for a batch, SHA-256 for anything else. */
 static void fuzz_digest(const uint8_t digest[PBFT_DIGEST_BYTES], const uint8_t *p, size_t n,
-			bool batch)
+                        bool batch)
 {
 	uint8_t h[PBFT_DIGEST_BYTES];
 	if (batch) {
@@ -110,7 +110,7 @@ static void fuzz_digest(const uint8_t digest[PBFT_DIGEST_BYTES], const uint8_t *
 }
 
 static void fuzz_view_change(struct fuzz_span in, const uint8_t *p, size_t len,
-			     const struct pbft_msg_limits *lim, bool must_parse)
+                             const struct pbft_msg_limits *lim, bool must_parse)
 {
 	struct pbft_view_change vc;
 	struct pbft_prepared_cert cert;
@@ -130,7 +130,8 @@ static void fuzz_view_change(struct fuzz_span in, const uint8_t *p, size_t len,
 		fuzz_digest(cert.pre_prepare.digest, cert.batch, cert.batch_len, true);
 		SYNOD_ASSERT(cert.kind == PBFT_CERT_PREPARED || cert.kind == PBFT_CERT_COMMITTED);
 		fuzz_cores(in, cert.prepares, cert.prepare_count,
-			   cert.kind == PBFT_CERT_COMMITTED ? PBFT_MSG_COMMIT : PBFT_MSG_PREPARE, lim);
+		           cert.kind == PBFT_CERT_COMMITTED ? PBFT_MSG_COMMIT : PBFT_MSG_PREPARE,
+		           lim);
 		n++;
 	}
 	SYNOD_ASSERT(rc == 0 && n == vc.prepared_count && vc.pos == vc.prepared_len);
@@ -142,7 +143,7 @@ static void fuzz_view_change(struct fuzz_span in, const uint8_t *p, size_t len,
 }
 
 static void fuzz_new_view(struct fuzz_span in, const uint8_t *p, size_t len,
-			  const struct pbft_msg_limits *lim)
+                          const struct pbft_msg_limits *lim)
 {
 	struct pbft_new_view nv;
 	struct pbft_new_view_vc vc;
@@ -158,7 +159,7 @@ static void fuzz_new_view(struct fuzz_span in, const uint8_t *p, size_t len,
 	uint32_t n = 0;
 	while ((rc = pbft_new_view_next_vc(&nv, &vc)) == 1) {
 		SYNOD_ASSERT(vc.core.type == PBFT_MSG_VIEW_CHANGE &&
-			     vc.core.sender < lim->replicas);
+		             vc.core.sender < lim->replicas);
 		fuzz_inside(in, vc.payload, vc.payload_len);
 		fuzz_digest(vc.core.digest, vc.payload, vc.payload_len, false);
 		fuzz_view_change(in, vc.payload, vc.payload_len, lim, true);
@@ -168,7 +169,7 @@ static void fuzz_new_view(struct fuzz_span in, const uint8_t *p, size_t len,
 	n = 0;
 	while ((rc = pbft_new_view_next_pp(&nv, &pp)) == 1) {
 		SYNOD_ASSERT(pp.core.type == PBFT_MSG_PRE_PREPARE &&
-			     pp.core.sender < lim->replicas);
+		             pp.core.sender < lim->replicas);
 		fuzz_batch(in, pp.batch, pp.batch_len, lim);
 		fuzz_digest(pp.core.digest, pp.batch, pp.batch_len, true);
 		n++;
@@ -179,7 +180,7 @@ static void fuzz_new_view(struct fuzz_span in, const uint8_t *p, size_t len,
 }
 
 static void fuzz_state(struct fuzz_span in, const uint8_t *p, size_t len,
-		       const struct pbft_msg_limits *lim)
+                       const struct pbft_msg_limits *lim)
 {
 	struct pbft_state st;
 	struct pbft_committed_batch cb;
@@ -206,7 +207,7 @@ static void fuzz_state(struct fuzz_span in, const uint8_t *p, size_t len,
 }
 
 static void fuzz_payload(struct fuzz_span in, const struct pbft_msg *m,
-			 const struct pbft_msg_limits *lim)
+                         const struct pbft_msg_limits *lim)
 {
 	switch (m->core.type) {
 	case PBFT_MSG_REQUEST:
@@ -229,7 +230,7 @@ static void fuzz_payload(struct fuzz_span in, const struct pbft_msg *m,
 		return;
 	}
 	fuzz_digest(m->core.digest, m->payload, m->payload_len,
-		    m->core.type == PBFT_MSG_PRE_PREPARE);
+	            m->core.type == PBFT_MSG_PRE_PREPARE);
 }
 
 /* Bit 6 of the selector clear: the input with its digest made to match its payload. */

@@ -22,16 +22,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t n;
 		(void)synod_rbuf_u8(&r, &op);
 		switch (op % 6u) {
-		case 0: (void)synod_rbuf_u16(&r, &v16); break;
-		case 1: (void)synod_rbuf_u32(&r, &v32); break;
-		case 2: (void)synod_rbuf_u64(&r, &v64); break;
+		case 0:
+			(void)synod_rbuf_u16(&r, &v16);
+			break;
+		case 1:
+			(void)synod_rbuf_u32(&r, &v32);
+			break;
+		case 2:
+			(void)synod_rbuf_u64(&r, &v64);
+			break;
 		case 3:
 			if (synod_rbuf_blob(&r, &p, &n, 4096) == 0 && n > 0) {
 				SYNOD_ASSERT(p >= data && p + n <= data + size);
 				memcpy(scratch, p, n < sizeof scratch ? n : sizeof scratch);
 			}
 			break;
-		case 4: (void)synod_rbuf_copy(&r, scratch, op % sizeof scratch); break;
+		case 4:
+			(void)synod_rbuf_copy(&r, scratch, op % sizeof scratch);
+			break;
 		default:
 			if (synod_rbuf_take(&r, &p, op) == 0 && op > 0) {
 				SYNOD_ASSERT(p + op <= data + size);

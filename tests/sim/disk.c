@@ -115,7 +115,7 @@ void sim_disk_sync(struct sim_disk *d, uint32_t upto, bool truncate)
 /* Where each unsynced update ends, after first: ends[k] is one past its
  * last record. */
 static uint32_t disk_update_ends(const struct sim_disk *d, uint32_t first, uint32_t *ends,
-				 uint32_t cap)
+                                 uint32_t cap)
 {
 	uint32_t k = 0;
 	for (uint32_t i = first; i < d->count && k < cap; i++) {

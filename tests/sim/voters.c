@@ -33,15 +33,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define V_REQUESTS_MAX   64u
-#define V_SIGS_MAX       16384u /* signatures the fake vote crypto knows */
-#define V_STEP_MS        10u
-#define V_ENTRY_BYTES    1200u
-#define V_RECOUNTS_MAX   24u /* requests recounted per seed */
-#define V_BUNDLES_MAX    3u  /* bundles built and verified per seed */
-#define V_TAMPERS_MAX    4u  /* tamperings tried per seed */
-#define V_LOG_INITIAL    1024u
-#define V_SNAP_SIM_BYTES SIM_SNAPSHOT_BYTES
+#define V_HEAL_REQUESTS_MIN 3u /* requests that must exist for the heal phase to pass */
+#define V_REQUESTS_MAX      64u
+#define V_SIGS_MAX          16384u /* signatures the fake vote crypto knows */
+#define V_STEP_MS           10u
+#define V_ENTRY_BYTES       1200u
+#define V_RECOUNTS_MAX      24u /* requests recounted per seed */
+#define V_BUNDLES_MAX       3u  /* bundles built and verified per seed */
+#define V_TAMPERS_MAX       4u  /* tamperings tried per seed */
+#define V_LOG_INITIAL       1024u
+#define V_SNAP_SIM_BYTES    SIM_SNAPSHOT_BYTES
 
 _Static_assert(SIM_VOTE_REASONS == SYNOD_VOTE_REASON_COUNT, "sim_stats.votes per reason");
 
@@ -119,6 +120,7 @@ struct sim_voters {
 	uint64_t next_ms;
 	uint64_t next_request_ms;
 	bool submitting;
+	bool healing;
 	struct v_req *reqs;
 	uint32_t count;
 	uint32_t nonce;
@@ -577,10 +579,25 @@ static uint64_t v_log_time(const struct sim_cluster *c)
 	return t;
 }
 
+/* A submitter does not wait for log time to move: before any TICK has
+ * committed it takes the time from an honest coordinator's clock (a primary
+ * that never proposes TICKs must not stop requests from arriving, or nobody
+ * would have pending work to time out on). */
+static uint64_t v_submit_time(const struct sim_cluster *c)
+{
+	uint64_t lt = v_log_time(c);
+	for (uint32_t i = 0; lt == 0 && i < c->n; i++) {
+		if (sim_honest(c, i) && c->nodes[i].up) {
+			lt = sim_node_time(c, &c->nodes[i]);
+		}
+	}
+	return lt;
+}
+
 static void v_new_request(struct sim_cluster *c)
 {
 	struct sim_voters *v = c->voters;
-	uint64_t lt = v_log_time(c);
+	uint64_t lt = v_submit_time(c);
 	if (lt == 0 || v->count >= V_REQUESTS_MAX) {
 		return;
 	}
@@ -773,13 +790,21 @@ void sim_voters_drive(struct sim_cluster *c)
 	if (v->submitting && c->now_ms >= v->next_request_ms && !c->stopped) {
 		v->next_request_ms = c->now_ms + sim_rng_range(&v->rng, 100, 500);
 		v_new_request(c);
+		if (v->healing && v->count >= V_HEAL_REQUESTS_MIN) {
+			v->submitting = false;
+		}
 	}
 	v_voters(c);
 }
 
+/* The heal phase must show requests being decided: when the chaos phase was
+ * too rough for any TICK to commit (so nothing was submitted), submitters go
+ * on during the heal until V_HEAL_REQUESTS_MIN requests exist. */
+
 void sim_voters_heal(struct sim_cluster *c)
 {
-	c->voters->submitting = false;
+	c->voters->submitting = c->voters->count < V_HEAL_REQUESTS_MIN;
+	c->voters->healing = true;
 }
 
 /* ---- liveness ---- */
@@ -809,6 +834,9 @@ static bool v_req_live(const struct sim_cluster *c, const struct v_req *r)
 
 bool sim_voters_live(const struct sim_cluster *c)
 {
+	if (c->voters->count < V_HEAL_REQUESTS_MIN) {
+		return false;
+	}
 	for (uint32_t i = 0; i < c->voters->count; i++) {
 		if (!v_req_live(c, &c->voters->reqs[i])) {
 			return false;

@@ -245,7 +245,7 @@ static void tick_validate(void **state)
 	    {now - skew, now + skew, 1},
 	    {now - skew - 1, now, 0},
 	    {now, now + skew + 1, 0},
-	    {now + 10, now + 5, 0}, /* backwards inside the batch */
+	    {now + 10, now + 5, 1}, /* backwards inside the batch: ignored by apply, harmless */
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		synod_entry_tick(t1, cases[i].a);
@@ -257,12 +257,26 @@ static void tick_validate(void **state)
 		int rc = synod_app_validate(f->app, batch, len, now);
 		assert_int_equal(rc == 0, cases[i].ok);
 	}
-	/* within the bound of the clock but before the log time */
+	/* before the log time: it cannot move time (apply ignores it), so it does
+	 * not get an honest primary's batch refused; the primary drops such
+	 * TICKs as expired instead of proposing them */
 	synod_entry_tick(t1, f->now_ms - 1);
 	const uint8_t *back[1] = {t1};
 	size_t back_len = sizeof t1;
 	assert_int_equal(synod_testkit_batch(batch, sizeof batch, &len, back, &back_len, 1), 0);
-	assert_int_equal(synod_app_validate(f->app, batch, len, f->now_ms), SYNOD_EINVAL);
+	assert_int_equal(synod_app_validate(f->app, batch, len, f->now_ms), 0);
+	assert_true(synod_app_tick_expired(f->app, t1, sizeof t1, f->now_ms));
+	/* far behind the clock but ahead of log time: refused, and expired */
+	synod_entry_tick(t1, f->now_ms + 1);
+	assert_int_equal(synod_testkit_batch(batch, sizeof batch, &len, back, &back_len, 1), 0);
+	assert_int_equal(synod_app_validate(f->app, batch, len, f->now_ms + 2 + skew),
+	                 SYNOD_EINVAL);
+	assert_true(synod_app_tick_expired(f->app, t1, sizeof t1, f->now_ms + 2 + skew));
+	assert_false(synod_app_tick_expired(f->app, t1, sizeof t1, f->now_ms + 1));
+	/* only TICKs expire; peers may not forward them */
+	assert_false(synod_app_tick_expired(f->app, junk, sizeof junk, UINT64_MAX));
+	assert_int_equal(synod_app_admit(t1, sizeof t1), SYNOD_EINVAL);
+	assert_int_equal(synod_app_admit(junk, sizeof junk), 0);
 	synod_entry_tick(t1, f->now_ms);
 	assert_int_equal(synod_testkit_batch(batch, sizeof batch, &len, back, &back_len, 1), 0);
 	assert_int_equal(synod_app_validate(f->app, batch, len, f->now_ms), 0);

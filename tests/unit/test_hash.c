@@ -68,7 +68,7 @@ static void hash_sha256_incremental(void **state)
 	synod_sha256_final(&h, got);
 	assert_int_equal(synod_hex_encode(hex, sizeof hex, got, HB), 0);
 	assert_string_equal(hex,
-			    "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+	                    "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
 static void hash_hex_round_trip(void **state)
@@ -106,7 +106,7 @@ static void hash_hex_rejects(void **state)
 	assert_int_equal(synod_hex_decode(out, 1, "abcd", 4), SYNOD_EINVAL);
 	/* characters outside the alphabet, anywhere */
 	static const char *const bad[] = {"0g", "g0", "zz", " 0",      "0 ",
-					  "0:", "-1", "0x", "\x80\x30"};
+	                                  "0:", "-1", "0x", "\x80\x30"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		assert_int_equal(synod_hex_decode(out, 1, bad[i], 2), SYNOD_EINVAL);
 	}
@@ -160,7 +160,7 @@ static void hash_base64url_round_trip(void **state)
 		assert_int_equal(synod_base64url_encode(b64, SYNOD_BASE64URL_LEN(n), in, n), 0);
 		assert_int_equal(strlen(b64) + 1, SYNOD_BASE64URL_LEN(n));
 		assert_int_equal(synod_base64url_encode(b64, SYNOD_BASE64URL_LEN(n) - 1, in, n),
-				 SYNOD_ELIMIT);
+		                 SYNOD_ELIMIT);
 		assert_int_equal(synod_base64url_encode(b64, SYNOD_BASE64URL_LEN(n), in, n), 0);
 		assert_int_equal(synod_base64url_decode(back, n, &len, b64, strlen(b64)), 0);
 		assert_int_equal(len, n);
@@ -216,7 +216,7 @@ static void hash_base64_standard(void **state)
 	static const char empty_sha[] = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
 	synod_sha256(want, "", 0);
 	assert_int_equal(synod_base64_decode(out, sizeof out, &len, empty_sha, strlen(empty_sha)),
-			 0);
+	                 0);
 	assert_int_equal(len, HB);
 	assert_memory_equal(out, want, HB);
 	assert_int_equal(synod_base64_decode(out, sizeof out, &len, "+/8=", 4), 0);

@@ -371,7 +371,7 @@ static void vec_expect(const char *rel, json_object *o, int malformed, int rc, s
 		t->divergent++;
 	} else if (!want_err && (malformed || rc != 0)) {
 		fail_msg("%s (%s): want success, got %s%s", rel, json_desc(o), synod_strerror(rc),
-			 malformed ? " (a hash is not 32 bytes)" : "");
+		         malformed ? " (a hash is not 32 bytes)" : "");
 	} else if (want_err && rc != SYNOD_EPROOF) {
 		fail_msg("%s (%s): want SYNOD_EPROOF, got %d", rel, json_desc(o), rc);
 	} else if (want_err) {
@@ -434,7 +434,7 @@ static void join(char *out, const char *a, const char *b)
 /* Runs fn on every regular file under dir, at most two directory levels down (as in
  * inclusion/additional/0/). rel names files relative to testdata/. */
 static void vec_walk(const char *dir, const char *rel, unsigned depth, vec_case_fn fn,
-		     struct vec_tally *t)
+                     struct vec_tally *t)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -564,7 +564,7 @@ static void merkle_vectors_subtree_skipped(void **state)
 		join(dir, top, skipped[i]);
 		unsigned n = vec_count_files(dir, 0);
 		print_message("%-26s %3u files, skipped: subtree proofs, not an RFC 9162 API\n",
-			      skipped[i], n);
+		              skipped[i], n);
 		assert_true(n > 0);
 	}
 }
@@ -583,7 +583,7 @@ static json_object *vec_happy_path(const char *kind, unsigned group, char rel[PA
 	int n = snprintf(rel, PATH_BYTES_MAX, "%s/%u/happy-path.json", kind, group);
 	assert_true(n > 0 && (size_t)n < PATH_BYTES_MAX);
 	n = snprintf(path, sizeof path, "%s/transparency-dev-merkle/testdata/%s", vectors_dir(),
-		     rel);
+	             rel);
 	assert_true(n > 0 && (size_t)n < sizeof path);
 	json_object *o = json_object_from_file(path);
 	if (o == NULL) {
@@ -594,7 +594,7 @@ static json_object *vec_happy_path(const char *kind, unsigned group, char rel[PA
 }
 
 static void vec_proof_equal(json_object *o, const uint8_t (*proof)[HB], size_t proof_len,
-			    const char *rel)
+                            const char *rel)
 {
 	uint8_t want[VEC_PROOF_MAX][HB];
 	size_t want_len = 0;
@@ -630,8 +630,8 @@ static void merkle_vectors_happy_paths_reproduced(void **state)
 		assert_int_equal(synod_merkle_root(got, CH(known_leaves), size), 0);
 		assert_memory_equal(got, want, HB);
 		assert_int_equal(synod_merkle_inclusion_proof(proof, PROOF_CAP, &proof_len,
-							      CH(known_leaves), size, index),
-				 0);
+		                                              CH(known_leaves), size, index),
+		                 0);
 		vec_proof_equal(o, CH(proof), proof_len, rel);
 		json_object_put(o);
 
@@ -646,8 +646,8 @@ static void merkle_vectors_happy_paths_reproduced(void **state)
 		assert_int_equal(synod_merkle_root(got, CH(known_leaves), size2), 0);
 		assert_memory_equal(got, want, HB);
 		assert_int_equal(synod_merkle_consistency_proof(proof, PROOF_CAP, &proof_len,
-								CH(known_leaves), size1, size2),
-				 0);
+		                                                CH(known_leaves), size1, size2),
+		                 0);
 		vec_proof_equal(o, CH(proof), proof_len, rel);
 		json_object_put(o);
 	}
@@ -691,7 +691,7 @@ static void merkle_root_matches_definition(void **state)
 typedef int (*verify_fn)(const uint8_t (*proof)[HB], size_t proof_len, const void *ctx);
 
 static void flip_each_bit(uint8_t (*proof)[HB], size_t proof_len, uint64_t tree_size,
-			  verify_fn verify, const void *ctx)
+                          verify_fn verify, const void *ctx)
 {
 	unsigned step = tree_size <= FLIP_ALL_MAX ? 1u : 8u;
 	for (size_t i = 0; i < proof_len; i++) {
@@ -714,7 +714,7 @@ static int incl_verify(const uint8_t (*proof)[HB], size_t proof_len, const void 
 {
 	const struct incl_ctx *c = ctx;
 	return synod_merkle_inclusion_verify(leaves[c->index], c->index, c->size, proof, proof_len,
-					     roots[c->size]);
+	                                     roots[c->size]);
 }
 
 /* Truncated, extended, and with a hash inserted or dropped in front: all fail. */
@@ -735,7 +735,7 @@ static void check_lengths(uint8_t (*proof)[HB], size_t proof_len, verify_fn veri
 
 /* The right proof with a wrong leaf or root fails. */
 static void incl_wrong_hashes(const uint8_t (*proof)[HB], size_t proof_len, uint64_t index,
-			      uint64_t size)
+                              uint64_t size)
 {
 	uint8_t junk[HB];
 	const uint8_t *leaf = leaves[index];
@@ -751,7 +751,7 @@ static void incl_wrong_hashes(const uint8_t (*proof)[HB], size_t proof_len, uint
 	    synod_merkle_inclusion_verify(leaf, index, size, proof, proof_len, roots[size - 1]),
 	    SYNOD_EPROOF);
 	assert_int_equal(synod_merkle_inclusion_verify(leaf, index, size, proof, proof_len, junk),
-			 SYNOD_EPROOF);
+	                 SYNOD_EPROOF);
 	/* a root that differs in any one byte: the whole root is compared */
 	for (size_t b = 0; b < HB; b++) {
 		memcpy(junk, roots[size], HB);
@@ -765,7 +765,7 @@ static void incl_wrong_hashes(const uint8_t (*proof)[HB], size_t proof_len, uint
 /* The proof for (index, size) tried at every other index and size: it verifies exactly
  * when the model says the verifier cannot tell them apart. Returns how many did. */
 static unsigned incl_other_params(const uint8_t (*proof)[HB], size_t proof_len, uint64_t index,
-				  uint64_t size)
+                                  uint64_t size)
 {
 	struct shape own = path_shape(index, size);
 	unsigned same = 0;
@@ -774,7 +774,7 @@ static unsigned incl_other_params(const uint8_t (*proof)[HB], size_t proof_len, 
 			continue;
 		}
 		int rc = synod_merkle_inclusion_verify(leaves[index], i, size, proof, proof_len,
-						       roots[size]);
+		                                       roots[size]);
 		assert_int_equal(rc, SYNOD_EPROOF);
 	}
 	for (uint64_t n = 0; n <= PROBE_SIZE_MAX; n++) {
@@ -784,7 +784,7 @@ static unsigned incl_other_params(const uint8_t (*proof)[HB], size_t proof_len, 
 		struct shape other = path_shape(index, n);
 		int want_ok = index < n && shape_equal(&own, &other);
 		int rc = synod_merkle_inclusion_verify(leaves[index], index, n, proof, proof_len,
-						       roots[size]);
+		                                       roots[size]);
 		assert_int_equal(rc, want_ok ? 0 : SYNOD_EPROOF);
 		same += want_ok ? 1u : 0u;
 	}
@@ -803,8 +803,8 @@ static void merkle_inclusion_exhaustive(void **state)
 			size_t len = 0;
 			struct shape ref = {.len = 0, .out = want};
 			assert_int_equal(synod_merkle_inclusion_proof(proof, PROOF_CAP, &len,
-								      CH(leaves), size, index),
-					 0);
+			                                              CH(leaves), size, index),
+			                 0);
 			ref_path(&ref, index, CH(leaves), size);
 			assert_int_equal(len, ref.len);
 			assert_memory_equal(proof, want, len * HB);
@@ -818,8 +818,8 @@ static void merkle_inclusion_exhaustive(void **state)
 		}
 	}
 	print_message("inclusion: %u proofs checked; %u verified at another tree size with the "
-		      "same shape, as RFC 9162 allows\n",
-		      checked, same_shape);
+	              "same shape, as RFC 9162 allows\n",
+	              checked, same_shape);
 	assert_int_equal(checked, LEAVES_MAX * (LEAVES_MAX + 1) / 2);
 	/* the model's own example */
 	struct shape a = path_shape(0, 3);
@@ -837,26 +837,26 @@ static int cons_verify(const uint8_t (*proof)[HB], size_t proof_len, const void 
 {
 	const struct cons_ctx *c = ctx;
 	return synod_merkle_consistency_verify(c->size1, c->size2, roots[c->size1], roots[c->size2],
-					       proof, proof_len);
+	                                       proof, proof_len);
 }
 
 /* The right proof with a wrong, random or swapped root fails. */
 static void cons_wrong_roots(const uint8_t (*proof)[HB], size_t proof_len, uint64_t size1,
-			     uint64_t size2)
+                             uint64_t size2)
 {
 	uint8_t junk[HB];
 	const uint8_t *root1 = roots[size1];
 	const uint8_t *root2 = roots[size2];
 	rng_fill(junk, HB);
 	assert_int_equal(synod_merkle_consistency_verify(size1, size2, roots[size1 - 1], root2,
-							 proof, proof_len),
-			 SYNOD_EPROOF);
+	                                                 proof, proof_len),
+	                 SYNOD_EPROOF);
 	assert_int_equal(
 	    synod_merkle_consistency_verify(size1, size2, junk, root2, proof, proof_len),
 	    SYNOD_EPROOF);
 	assert_int_equal(synod_merkle_consistency_verify(size1, size2, root1, roots[size2 + 1],
-							 proof, proof_len),
-			 SYNOD_EPROOF);
+	                                                 proof, proof_len),
+	                 SYNOD_EPROOF);
 	assert_int_equal(
 	    synod_merkle_consistency_verify(size1, size2, root1, junk, proof, proof_len),
 	    SYNOD_EPROOF);
@@ -895,7 +895,7 @@ static int cons_want_ok(uint64_t size1, uint64_t size2, size_t proof_len, uint64
 }
 
 static unsigned cons_other_params(const uint8_t (*proof)[HB], size_t proof_len, uint64_t size1,
-				  uint64_t size2)
+                                  uint64_t size2)
 {
 	unsigned same = 0;
 	for (uint64_t m = 0; m <= size2 + 1; m++) {
@@ -904,7 +904,7 @@ static unsigned cons_other_params(const uint8_t (*proof)[HB], size_t proof_len, 
 		}
 		int want_ok = cons_want_ok(size1, size2, proof_len, m, size2);
 		int rc = synod_merkle_consistency_verify(m, size2, roots[size1], roots[size2],
-							 proof, proof_len);
+		                                         proof, proof_len);
 		assert_int_equal(rc, want_ok ? 0 : SYNOD_EPROOF);
 		same += want_ok ? 1u : 0u;
 	}
@@ -914,7 +914,7 @@ static unsigned cons_other_params(const uint8_t (*proof)[HB], size_t proof_len, 
 		}
 		int want_ok = cons_want_ok(size1, size2, proof_len, size1, n);
 		int rc = synod_merkle_consistency_verify(size1, n, roots[size1], roots[size2],
-							 proof, proof_len);
+		                                         proof, proof_len);
 		assert_int_equal(rc, want_ok ? 0 : SYNOD_EPROOF);
 		same += want_ok ? 1u : 0u;
 	}
@@ -933,8 +933,8 @@ static void merkle_consistency_exhaustive(void **state)
 			size_t len = 0;
 			struct shape ref = {.len = 0, .out = want};
 			assert_int_equal(synod_merkle_consistency_proof(proof, PROOF_CAP, &len,
-									CH(leaves), size1, size2),
-					 0);
+			                                                CH(leaves), size1, size2),
+			                 0);
 			ref_subproof(&ref, size1, CH(leaves), size2, 1);
 			assert_int_equal(len, ref.len);
 			assert_memory_equal(proof, want, len * HB);
@@ -948,8 +948,8 @@ static void merkle_consistency_exhaustive(void **state)
 		}
 	}
 	print_message("consistency: %u proofs checked; %u verified at other sizes with the same "
-		      "shape (or equal sizes and roots), as RFC 9162 allows\n",
-		      checked, same_shape);
+	              "shape (or equal sizes and roots), as RFC 9162 allows\n",
+	              checked, same_shape);
 	assert_int_equal(checked, LEAVES_MAX * (LEAVES_MAX + 1) / 2);
 }
 
@@ -963,12 +963,12 @@ static void merkle_inclusion_edges(void **state)
 	memset(proof, 0, sizeof proof);
 	/* producer */
 	assert_int_equal(synod_merkle_inclusion_proof(proof, PROOF_CAP, &len, NULL, 0, 0),
-			 SYNOD_EINVAL);
+	                 SYNOD_EINVAL);
 	assert_int_equal(len, 0);
 	assert_int_equal(synod_merkle_inclusion_proof(proof, PROOF_CAP, &len, CH(leaves), 5, 5),
-			 SYNOD_EINVAL);
+	                 SYNOD_EINVAL);
 	assert_int_equal(synod_merkle_inclusion_proof(proof, 2, &len, CH(leaves), 5, 0),
-			 SYNOD_ELIMIT); /* needs 3 */
+	                 SYNOD_ELIMIT); /* needs 3 */
 	assert_int_equal(len, 0);
 	assert_int_equal(synod_merkle_inclusion_proof(NULL, 0, &len, CH(leaves), 1, 0), 0);
 	assert_int_equal(len, 0);
@@ -977,19 +977,19 @@ static void merkle_inclusion_edges(void **state)
 	    SYNOD_ELIMIT); /* cannot be an array; never read */
 	/* verifier: size 0, index out of range, one-leaf tree */
 	assert_int_equal(synod_merkle_inclusion_verify(roots[0], 0, 0, NULL, 0, roots[0]),
-			 SYNOD_EPROOF);
+	                 SYNOD_EPROOF);
 	assert_int_equal(synod_merkle_inclusion_verify(leaves[0], 1, 1, NULL, 0, leaves[0]),
-			 SYNOD_EPROOF);
+	                 SYNOD_EPROOF);
 	assert_int_equal(
 	    synod_merkle_inclusion_verify(leaves[0], UINT64_MAX, 8, CH(proof), 3, roots[8]),
 	    SYNOD_EPROOF);
 	assert_int_equal(synod_merkle_inclusion_verify(leaves[0], 0, 1, NULL, 0, leaves[0]), 0);
 	assert_int_equal(synod_merkle_inclusion_verify(leaves[0], 0, 1, NULL, 0, leaves[1]),
-			 SYNOD_EPROOF);
+	                 SYNOD_EPROOF);
 	/* over the limit: rejected before it is read */
 	assert_int_equal(synod_merkle_inclusion_verify(leaves[0], 0, UINT64_MAX, CH(proof),
-						       PROOF_CAP + 1, roots[1]),
-			 SYNOD_EPROOF);
+	                                               PROOF_CAP + 1, roots[1]),
+	                 SYNOD_EPROOF);
 }
 
 /* Valid proofs for trees far too large to build: leaf 0 and the last leaf of a tree of
@@ -1008,11 +1008,11 @@ static void merkle_inclusion_huge_tree(void **state)
 	}
 	assert_int_equal(synod_merkle_inclusion_verify(leaves[0], 0, size, CH(proof), 64, root), 0);
 	assert_int_equal(synod_merkle_inclusion_verify(leaves[0], 0, size, CH(proof), 63, root),
-			 SYNOD_EPROOF);
+	                 SYNOD_EPROOF);
 	assert_int_equal(synod_merkle_inclusion_verify(leaves[0], 0, size, CH(proof), 65, root),
-			 SYNOD_EPROOF);
+	                 SYNOD_EPROOF);
 	assert_int_equal(synod_merkle_inclusion_verify(leaves[0], 1, size, CH(proof), 64, root),
-			 SYNOD_EPROOF);
+	                 SYNOD_EPROOF);
 	/* the last leaf, index 2^64 - 2: 63 levels (sizes 2^64-1, 2^63-1, ..., 3, 1) */
 	memcpy(root, leaves[1], HB);
 	for (size_t i = 0; i < 63; i++) {
@@ -1035,12 +1035,12 @@ static void merkle_consistency_edges(void **state)
 	memset(proof, 0, sizeof proof);
 	/* producer */
 	assert_int_equal(synod_merkle_consistency_proof(proof, PROOF_CAP, &len, CH(leaves), 0, 5),
-			 SYNOD_EINVAL);
+	                 SYNOD_EINVAL);
 	assert_int_equal(len, 0);
 	assert_int_equal(synod_merkle_consistency_proof(proof, PROOF_CAP, &len, CH(leaves), 6, 5),
-			 SYNOD_EINVAL);
+	                 SYNOD_EINVAL);
 	assert_int_equal(synod_merkle_consistency_proof(proof, 1, &len, CH(leaves), 3, 7),
-			 SYNOD_ELIMIT);
+	                 SYNOD_ELIMIT);
 	assert_int_equal(synod_merkle_consistency_proof(NULL, 0, &len, CH(leaves), 7, 7), 0);
 	assert_int_equal(len, 0);
 	assert_int_equal(
@@ -1049,30 +1049,30 @@ static void merkle_consistency_edges(void **state)
 	/* size1 == size2: empty proof and equal roots, nothing else */
 	assert_int_equal(synod_merkle_consistency_verify(5, 5, roots[5], roots[5], NULL, 0), 0);
 	assert_int_equal(synod_merkle_consistency_verify(5, 5, roots[5], roots[4], NULL, 0),
-			 SYNOD_EPROOF);
+	                 SYNOD_EPROOF);
 	assert_int_equal(synod_merkle_consistency_verify(5, 5, roots[5], roots[5], CH(proof), 1),
-			 SYNOD_EPROOF);
+	                 SYNOD_EPROOF);
 	/* size1 == 0 never verifies (the vectors' convention) */
 	assert_int_equal(synod_merkle_consistency_verify(0, 0, roots[0], roots[0], NULL, 0),
-			 SYNOD_EPROOF);
+	                 SYNOD_EPROOF);
 	assert_int_equal(synod_merkle_consistency_verify(0, 5, roots[0], roots[5], NULL, 0),
-			 SYNOD_EPROOF);
+	                 SYNOD_EPROOF);
 	/* size1 > size2, empty proof for size1 < size2, over the limit */
 	assert_int_equal(synod_merkle_consistency_verify(6, 5, roots[6], roots[5], NULL, 0),
-			 SYNOD_EPROOF);
+	                 SYNOD_EPROOF);
 	assert_int_equal(synod_merkle_consistency_verify(4, 5, roots[4], roots[5], NULL, 0),
-			 SYNOD_EPROOF);
+	                 SYNOD_EPROOF);
 	assert_int_equal(synod_merkle_consistency_verify(1, UINT64_MAX, roots[1], roots[2],
-							 CH(proof), PROOF_CAP + 1),
-			 SYNOD_EPROOF);
+	                                                 CH(proof), PROOF_CAP + 1),
+	                 SYNOD_EPROOF);
 	/* huge sizes: no crash, no valid proof by accident */
 	for (size_t n = 0; n <= PROOF_CAP; n++) {
 		assert_int_equal(synod_merkle_consistency_verify(UINT64_MAX - 1, UINT64_MAX,
-								 roots[1], roots[2], CH(proof), n),
-				 SYNOD_EPROOF);
+		                                                 roots[1], roots[2], CH(proof), n),
+		                 SYNOD_EPROOF);
 		assert_int_equal(synod_merkle_consistency_verify(1, UINT64_MAX, roots[1], roots[2],
-								 CH(proof), n),
-				 SYNOD_EPROOF);
+		                                                 CH(proof), n),
+		                 SYNOD_EPROOF);
 	}
 }
 

@@ -15,8 +15,8 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#define H_NODES_MAX 7
-#define H_QUEUE_MAX 8192
+#define H_NODES_MAX   7
+#define H_QUEUE_MAX   8192
 #define H_RECORDS_MAX 4096
 
 struct h_app {
@@ -65,14 +65,14 @@ static int h_sign(void *ctx, uint8_t sig[64], const uint8_t *msg, size_t len)
 }
 
 static int h_verify(void *ctx, const uint8_t sig[64], const uint8_t *msg, size_t len,
-		    const uint8_t pk[32])
+                    const uint8_t pk[32])
 {
 	(void)ctx;
 	return crypto_sign_ed25519_verify_detached(sig, msg, len, pk);
 }
 
 static int h_verify_any(void *ctx, const uint8_t sig[64], const uint8_t *msg, size_t len,
-			const uint8_t pk[32])
+                        const uint8_t pk[32])
 {
 	return h_verify(ctx, sig, msg, len, pk);
 }
@@ -89,7 +89,7 @@ static void h_execute(void *ctx, uint64_t seq, const uint8_t *batch, size_t len)
 	synod_sha256(a->state, buf, sizeof buf);
 	a->seq = seq;
 	uint32_t count = (uint32_t)batch[0] << 24 | (uint32_t)batch[1] << 16 |
-			 (uint32_t)batch[2] << 8 | batch[3];
+	                 (uint32_t)batch[2] << 8 | batch[3];
 	a->entries += count;
 	if (seq < 256) {
 		memcpy(a->executed[seq], d, 32);
@@ -140,11 +140,12 @@ static void h_node_open(struct harness *h, uint32_t i)
 	cfg.timeout_ms_max = 1600;
 	cfg.batch_delay_ms = 1;
 	cfg.seed = i + 1;
-	cfg.crypto = (struct pbft_crypto){.ctx = &h->nodes[i], .sign = h_sign, .verify = h_verify_any};
+	cfg.crypto =
+	    (struct pbft_crypto){.ctx = &h->nodes[i], .sign = h_sign, .verify = h_verify_any};
 	cfg.app = (struct pbft_app){.ctx = &h->nodes[i].app,
-				    .execute = h_execute,
-				    .snapshot = h_snapshot,
-				    .restore = h_restore};
+	                            .execute = h_execute,
+	                            .snapshot = h_snapshot,
+	                            .restore = h_restore};
 	char err[256];
 	assert_int_equal(pbft_init(&h->nodes[i].p, &cfg, err, sizeof err), 0);
 }
@@ -169,8 +170,8 @@ static void h_apply(struct harness *h, uint32_t i)
 			}
 			uint32_t next = (h->q_tail + 1) % H_QUEUE_MAX;
 			assert_true(next != h->q_head);
-			h->queue[h->q_tail] = (struct h_msg){.to = j, .bytes = malloc(snd->len),
-							    .len = snd->len};
+			h->queue[h->q_tail] =
+			    (struct h_msg){.to = j, .bytes = malloc(snd->len), .len = snd->len};
 			memcpy(h->queue[h->q_tail].bytes, snd->bytes, snd->len);
 			h->q_tail = next;
 		}
@@ -180,10 +181,10 @@ static void h_apply(struct harness *h, uint32_t i)
 		const struct pbft_committed *cm = &h->up.committed[c];
 		struct pbft_crypto crypto = {.verify = h_verify_any};
 		char err[256];
-		assert_int_equal(pbft_cert_verify(&crypto, h->n, (const uint8_t(*)[32])h->pks, cm->seq,
-						  cm->digest, cm->cert, cm->cert_count, err,
-						  sizeof err),
-				 0);
+		assert_int_equal(pbft_cert_verify(&crypto, h->n, (const uint8_t(*)[32])h->pks,
+		                                  cm->seq, cm->digest, cm->cert, cm->cert_count,
+		                                  err, sizeof err),
+		                 0);
 	}
 	nd->timer_ms = h->up.timer_deadline_ms;
 }
@@ -233,7 +234,8 @@ static void h_run(struct harness *h, uint64_t ms)
 			struct h_msg m = h->queue[h->q_head];
 			h->q_head = (h->q_head + 1) % H_QUEUE_MAX;
 			if (!h->nodes[m.to].down && !h->drop_to[m.to]) {
-				struct pbft_event ev = {.type = PBFT_EV_RECEIVE, .now_ms = h->now_ms};
+				struct pbft_event ev = {.type = PBFT_EV_RECEIVE,
+				                        .now_ms = h->now_ms};
 				ev.receive.from = 0;
 				ev.receive.bytes = m.bytes;
 				ev.receive.len = m.len;
@@ -246,7 +248,8 @@ static void h_run(struct harness *h, uint64_t ms)
 		for (uint32_t i = 0; i < h->n; i++) {
 			struct h_node *nd = &h->nodes[i];
 			if (!nd->down && nd->timer_ms != 0 && nd->timer_ms <= h->now_ms) {
-				struct pbft_event ev = {.type = PBFT_EV_TIMEOUT, .now_ms = h->now_ms};
+				struct pbft_event ev = {.type = PBFT_EV_TIMEOUT,
+				                        .now_ms = h->now_ms};
 				h_step(h, i, &ev);
 			}
 		}
@@ -357,9 +360,8 @@ static void pbft_restart_from_records(void **state)
 	memset(&nd->app, 0, sizeof nd->app);
 	h_node_open(&h, 2);
 	for (uint32_t r = 0; r < nd->disk_count; r++) {
-		assert_int_equal(pbft_restore(nd->p, nd->disk[r].type, nd->disk[r].bytes,
-					      nd->disk[r].len),
-				 0);
+		assert_int_equal(
+		    pbft_restore(nd->p, nd->disk[r].type, nd->disk[r].bytes, nd->disk[r].len), 0);
 	}
 	struct pbft_event ev = {.type = PBFT_EV_START, .now_ms = h.now_ms};
 	h_step(&h, 2, &ev);
@@ -387,8 +389,8 @@ static void pbft_cert_verify_rejects(void **state)
 	uint8_t digest[32] = {7};
 	uint8_t cert[4 * PBFT_CORE_BYTES];
 	for (uint32_t i = 0; i < 4; i++) {
-		struct pbft_core c = {.type = PBFT_MSG_COMMIT, .sender = (uint16_t)i, .view = 2,
-				      .seq = 9};
+		struct pbft_core c = {
+		    .type = PBFT_MSG_COMMIT, .sender = (uint16_t)i, .view = 2, .seq = 9};
 		memcpy(c.digest, digest, 32);
 		uint8_t sb[PBFT_CORE_SIGNED_BYTES];
 		pbft_core_signed_bytes(&c, sb);
@@ -401,24 +403,24 @@ static void pbft_cert_verify_rejects(void **state)
 	assert_int_equal(pbft_cert_verify(&crypto, 4, pks, 9, digest, cert, 3, err, sizeof err), 0);
 	/* 2f = 2 signatures are not enough */
 	assert_int_equal(pbft_cert_verify(&crypto, 4, pks, 9, digest, cert, 2, err, sizeof err),
-			 SYNOD_ECERT);
+	                 SYNOD_ECERT);
 	assert_non_null(strstr(err, "needs 3"));
 	/* the same sender twice does not count twice */
 	uint8_t dup[3 * PBFT_CORE_BYTES];
 	memcpy(dup, cert, 2 * PBFT_CORE_BYTES);
 	memcpy(dup + 2 * PBFT_CORE_BYTES, cert, PBFT_CORE_BYTES);
 	assert_int_equal(pbft_cert_verify(&crypto, 4, pks, 9, digest, dup, 3, err, sizeof err),
-			 SYNOD_ECERT);
+	                 SYNOD_ECERT);
 	/* another seq, another digest */
 	assert_int_equal(pbft_cert_verify(&crypto, 4, pks, 10, digest, cert, 3, err, sizeof err),
-			 SYNOD_ECERT);
+	                 SYNOD_ECERT);
 	uint8_t other[32] = {8};
 	assert_int_equal(pbft_cert_verify(&crypto, 4, pks, 9, other, cert, 3, err, sizeof err),
-			 SYNOD_ECERT);
+	                 SYNOD_ECERT);
 	/* a flipped signature bit */
 	cert[PBFT_CORE_BYTES + 60] ^= 1;
 	assert_int_equal(pbft_cert_verify(&crypto, 4, pks, 9, digest, cert, 3, err, sizeof err),
-			 SYNOD_ECERT);
+	                 SYNOD_ECERT);
 	assert_non_null(strstr(err, "bad signature"));
 	h_close(&h);
 }

@@ -59,7 +59,7 @@ static void put_core(struct synod_wbuf *w, const struct pbft_core *c)
 
 /* count u32 | count cores of type, senders 0..count-1, all naming (view, seq, digest). */
 static void put_cores(struct synod_wbuf *w, uint32_t count, uint8_t type, uint64_t view,
-		      uint64_t seq, const uint8_t digest[PBFT_DIGEST_BYTES])
+                      uint64_t seq, const uint8_t digest[PBFT_DIGEST_BYTES])
 {
 	synod_wbuf_u32(w, count);
 	for (uint32_t i = 0; i < count; i++) {
@@ -85,7 +85,7 @@ static size_t batch_make(uint8_t *buf, size_t cap, uint32_t n, uint32_t salt)
 /* A prepared certificate for seq: pre-prepare from replica view % 4, its batch,
  * nprep prepares. */
 static void put_prepared_cert(struct synod_wbuf *w, uint64_t view, uint64_t seq, uint32_t entries,
-			      uint32_t nprep)
+                              uint32_t nprep)
 {
 	uint8_t batch[512];
 	size_t blen = batch_make(batch, sizeof batch, entries, (uint32_t)seq);
@@ -100,7 +100,7 @@ static void put_prepared_cert(struct synod_wbuf *w, uint64_t view, uint64_t seq,
 /* VIEW_CHANGE payload: ncp checkpoints for h, np prepared certs (h+1..h+np)
  * with 2 entries and nprep prepares each. */
 static size_t vc_payload_make(uint8_t *buf, size_t cap, uint64_t h, uint32_t ncp, uint32_t np,
-			      uint32_t nprep)
+                              uint32_t nprep)
 {
 	struct synod_wbuf w;
 	uint8_t state_digest[PBFT_DIGEST_BYTES];
@@ -175,7 +175,7 @@ static size_t state_payload_make(uint8_t *buf, size_t cap, uint32_t snap_len, ui
 /* Encodes a message; its digest names the payload when there is one (the
  * Merkle root for a PRE_PREPARE's batch, SHA-256 otherwise). */
 static size_t msg_make(uint8_t *out, size_t cap, uint8_t type, uint16_t sender,
-		       const uint8_t *payload, size_t payload_len)
+                       const uint8_t *payload, size_t payload_len)
 {
 	struct pbft_core c = core_make(type, sender, 3, 42);
 	size_t len = 0;
@@ -211,7 +211,7 @@ static size_t payload_make(uint8_t type, uint8_t *buf, size_t cap)
 /* ---- walkers: a parsed payload must be structurally valid all the way down ---- */
 
 static void check_cores(const uint8_t *p, uint32_t count, uint8_t type,
-			const struct pbft_msg_limits *lim)
+                        const struct pbft_msg_limits *lim)
 {
 	assert_true(count <= lim->replicas);
 	for (uint32_t i = 0; i < count; i++) {
@@ -253,7 +253,7 @@ static void check_batch_digest(const uint8_t d[PBFT_DIGEST_BYTES], const uint8_t
 
 /* Walks a parsed VIEW_CHANGE; returns the number of prepared certs. */
 static uint32_t walk_vc(struct pbft_view_change *vc, const uint8_t *p, size_t len,
-			const struct pbft_msg_limits *lim)
+                        const struct pbft_msg_limits *lim)
 {
 	struct pbft_prepared_cert cert;
 	uint32_t n = 0;
@@ -264,9 +264,10 @@ static uint32_t walk_vc(struct pbft_view_change *vc, const uint8_t *p, size_t le
 		check_batch(cert.batch, cert.batch_len, lim);
 		check_batch_digest(cert.pre_prepare.digest, cert.batch, cert.batch_len);
 		check_cores(cert.prepares, cert.prepare_count,
-			    cert.kind == PBFT_CERT_COMMITTED ? PBFT_MSG_COMMIT : PBFT_MSG_PREPARE, lim);
+		            cert.kind == PBFT_CERT_COMMITTED ? PBFT_MSG_COMMIT : PBFT_MSG_PREPARE,
+		            lim);
 		assert_true(cert.prepares + (size_t)cert.prepare_count * PBFT_CORE_BYTES <=
-			    p + len);
+		            p + len);
 		n++;
 	}
 	assert_int_equal(n, vc->prepared_count);
@@ -371,7 +372,7 @@ static void core_layout_is_big_endian(void **state)
 	uint8_t b[PBFT_CORE_BYTES];
 	pbft_core_encode(&c, b);
 	const uint8_t head[20] = {1,    4,    0x01, 0x02, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16,
-				  0x17, 0x18, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28};
+	                          0x17, 0x18, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28};
 	assert_memory_equal(b, head, sizeof head);
 	assert_memory_equal(b + 20, c.digest, PBFT_DIGEST_BYTES);
 	assert_memory_equal(b + PBFT_CORE_SIGNED_BYTES, c.sig, PBFT_SIG_BYTES);
@@ -460,9 +461,9 @@ static void msg_rejects_payload_presence(void **state)
 	uint8_t b[PBFT_CORE_BYTES + 64];
 	const uint8_t one[4] = {0, 0, 0, 0};
 	static const uint8_t without[] = {PBFT_MSG_PREPARE, PBFT_MSG_COMMIT, PBFT_MSG_CHECKPOINT,
-					  PBFT_MSG_FETCH};
+	                                  PBFT_MSG_FETCH};
 	static const uint8_t with[] = {PBFT_MSG_REQUEST, PBFT_MSG_PRE_PREPARE, PBFT_MSG_VIEW_CHANGE,
-				       PBFT_MSG_NEW_VIEW, PBFT_MSG_STATE};
+	                               PBFT_MSG_NEW_VIEW, PBFT_MSG_STATE};
 	for (size_t i = 0; i < sizeof without; i++) {
 		size_t len = msg_make(b, sizeof b, without[i], 0, one, sizeof one);
 		assert_int_equal(decode_len(b, len), SYNOD_EPROTO); /* payload on PREPARE & co */
@@ -477,7 +478,7 @@ static void msg_rejects_digest_mismatch(void **state)
 {
 	(void)state;
 	static const uint8_t types[] = {PBFT_MSG_REQUEST, PBFT_MSG_PRE_PREPARE,
-					PBFT_MSG_VIEW_CHANGE, PBFT_MSG_NEW_VIEW, PBFT_MSG_STATE};
+	                                PBFT_MSG_VIEW_CHANGE, PBFT_MSG_NEW_VIEW, PBFT_MSG_STATE};
 	static uint8_t payload[BUF_BYTES], b[BUF_BYTES];
 	for (size_t i = 0; i < sizeof types; i++) {
 		size_t plen = payload_make(types[i], payload, sizeof payload);
@@ -885,7 +886,7 @@ static void new_view_roundtrip(void **state)
 		assert_int_equal(vc.core.sender, i);
 		check_digest(vc.core.digest, vc.payload, vc.payload_len);
 		assert_int_equal(pbft_view_change_parse(&inner, vc.payload, vc.payload_len, &lim4),
-				 0);
+		                 0);
 		assert_int_equal(walk_vc(&inner, vc.payload, vc.payload_len, &lim4), 2);
 	}
 	assert_int_equal(pbft_new_view_next_vc(&nv, &vc), 0);
@@ -1011,7 +1012,7 @@ static void state_rejections(void **state)
 /* ---- fuzz seeds ---- */
 
 static void seed_write(const char *dir, const char *name, uint8_t sel, const uint8_t *msg,
-		       size_t len)
+                       size_t len)
 {
 	char path[4096];
 	snprintf(path, sizeof path, "%s/%s-%02x", dir, name, sel);
@@ -1026,8 +1027,8 @@ static void fuzz_seeds(void **state)
 {
 	(void)state;
 	static const char *const names[] = {"",       "request",    "pre-prepare", "prepare",
-					    "commit", "checkpoint", "view-change", "new-view",
-					    "fetch",  "state"};
+	                                    "commit", "checkpoint", "view-change", "new-view",
+	                                    "fetch",  "state"};
 	/* fuzz_pbft_msg selectors: 4 replicas with production limits; 7 replicas
 	 * with every small limit; 10 replicas with small batches; the first two
 	 * again with bit 6 (the target checks the digest as sent) */

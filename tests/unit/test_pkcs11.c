@@ -21,8 +21,8 @@
 /* clang-format on */
 
 #define TEST_PATH_BYTES 512
-#define TEST_TOKEN	"synod-test"
-#define TEST_PIN	"1234"
+#define TEST_TOKEN      "synod-test"
+#define TEST_PIN        "1234"
 
 static char test_dir[TEST_PATH_BYTES / 2];
 
@@ -61,7 +61,7 @@ static int group_setup(void **state)
 		return -1;
 	}
 	snprintf(test_dir, sizeof test_dir, "%s/synod-test-pkcs11.XXXXXX",
-		 getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
+	         getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
 	if (mkdtemp(test_dir) == NULL) {
 		return -1;
 	}
@@ -75,15 +75,15 @@ static int group_setup(void **state)
 		return -1;
 	}
 	fprintf(f,
-		"directories.tokendir = %s/tokens\nobjectstore.backend = file\n"
-		"log.level = ERROR\n",
-		test_dir);
+	        "directories.tokendir = %s/tokens\nobjectstore.backend = file\n"
+	        "log.level = ERROR\n",
+	        test_dir);
 	fclose(f);
 	/* Before the module is loaded: SoftHSM reads it in C_Initialize. */
 	setenv("SOFTHSM2_CONF", path, 1);
 	snprintf(cmd, sizeof cmd,
-		 "softhsm2-util --init-token --free --label " TEST_TOKEN
-		 " --so-pin 5678 --pin " TEST_PIN " >/dev/null");
+	         "softhsm2-util --init-token --free --label " TEST_TOKEN
+	         " --so-pin 5678 --pin " TEST_PIN " >/dev/null");
 	return test_sh(cmd) == 0 ? 0 : -1;
 }
 
@@ -157,12 +157,12 @@ static void pkcs11_import_matches_file(void **state)
 	const uint8_t msg[] = "REJECT request 7: policy 3 fails";
 	for (size_t len = 0; len <= sizeof msg; len += 11) {
 		assert_int_equal(synod_signer_sign(f, sig_f, SYNOD_TAG_VOTE, cluster_id, msg, len),
-				 0);
+		                 0);
 		assert_int_equal(synod_signer_sign(h, sig_h, SYNOD_TAG_VOTE, cluster_id, msg, len),
-				 0);
+		                 0);
 		assert_memory_equal(sig_f, sig_h, SYNOD_SIG_BYTES);
 		assert_int_equal(synod_sig_verify(sig_h, SYNOD_TAG_VOTE, cluster_id, msg, len, pk),
-				 0);
+		                 0);
 	}
 	synod_signer_close(f);
 	synod_signer_close(h);
@@ -185,7 +185,7 @@ static void pkcs11_generated_key(void **state)
 	assert_int_equal(synod_sig_verify(sig, SYNOD_TAG_PBFT, cluster_id, msg, sizeof msg, pk), 0);
 	msg[0] ^= 1;
 	assert_int_equal(synod_sig_verify(sig, SYNOD_TAG_PBFT, cluster_id, msg, sizeof msg, pk),
-			 SYNOD_EBADSIG);
+	                 SYNOD_EBADSIG);
 	/* Past the stack buffer. */
 	size_t big = 3 * SYNOD_SIGN_STACK_BYTES;
 	uint8_t *large = calloc(1, big);
@@ -242,7 +242,7 @@ static void pkcs11_wrong_pin(void **state)
 	fclose(f);
 	char pin_uri[2 * TEST_PATH_BYTES];
 	snprintf(pin_uri, sizeof pin_uri,
-		 "pkcs11:token=" TEST_TOKEN ";object=pin-test?pin-source=file:%s", pin_path);
+	         "pkcs11:token=" TEST_TOKEN ";object=pin-test?pin-source=file:%s", pin_path);
 	s = test_open(pin_uri);
 	synod_signer_close(s);
 }
@@ -259,7 +259,7 @@ static void pkcs11_not_found(void **state)
 	assert_int_equal(synod_signer_open(&s, uri, errmsg, sizeof errmsg), SYNOD_ENOTFOUND);
 	assert_non_null(strstr(errmsg, "no-such-token"));
 	snprintf(uri, sizeof uri,
-		 "pkcs11:token=" TEST_TOKEN ";object=k?module-path=/nonexistent/libp11.so");
+	         "pkcs11:token=" TEST_TOKEN ";object=k?module-path=/nonexistent/libp11.so");
 	assert_int_equal(synod_signer_open(&s, uri, errmsg, sizeof errmsg), SYNOD_EPKCS11);
 	assert_non_null(strstr(errmsg, "/nonexistent/libp11.so"));
 	/* keygen needs a label */

@@ -64,7 +64,7 @@ static int group_setup(void **state)
 		return -1;
 	}
 	snprintf(test_dir, sizeof test_dir, "%s/synod-test-sign.XXXXXX",
-		 getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
+	         getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
 	return mkdtemp(test_dir) != NULL ? 0 : -1;
 }
 
@@ -91,9 +91,9 @@ static void rfc8032_check_one(char *line)
 	uint8_t seed[SYNOD_SEED_BYTES], want_pk[SYNOD_PUBKEY_BYTES], want_sig[SYNOD_SIG_BYTES];
 	assert_int_equal(synod_hex_decode(seed, sizeof seed, fields[1], strlen(fields[1])), 0);
 	assert_int_equal(synod_hex_decode(want_pk, sizeof want_pk, fields[2], strlen(fields[2])),
-			 0);
+	                 0);
 	assert_int_equal(synod_hex_decode(want_sig, sizeof want_sig, fields[4], strlen(fields[4])),
-			 0);
+	                 0);
 	size_t msg_len = 0;
 	uint8_t *msg = test_hex_alloc(fields[3], &msg_len);
 
@@ -167,7 +167,7 @@ static void wp_case(json_object *tc, const uint8_t pk[SYNOD_PUBKEY_BYTES], struc
 		json_object *id = NULL;
 		json_object_object_get_ex(tc, "tcId", &id);
 		fail_msg("wycheproof tcId %d: expected %s, got %s (%s)", json_object_get_int(id),
-			 result, ok ? "valid" : "invalid", json_object_to_json_string(tc));
+		         result, ok ? "valid" : "invalid", json_object_to_json_string(tc));
 	}
 	t->total++;
 	t->valid += want_valid;
@@ -208,7 +208,7 @@ static void sign_wycheproof(void **state)
 		wp_group(json_object_array_get_idx(groups, i), &t);
 	}
 	print_message("wycheproof ed25519: %d cases, %d valid, %d invalid (%d of wrong length)\n",
-		      t.total, t.valid, t.invalid, t.bad_length);
+	              t.total, t.valid, t.invalid, t.bad_length);
 	assert_int_equal(t.total, json_object_get_int(number)); /* none skipped */
 	assert_true(t.valid > 0 && t.invalid > 0);
 	json_object_put(root);
@@ -235,16 +235,16 @@ static void sign_input_layout(void **state)
 	memset(long_tag, 't', sizeof long_tag - 1);
 	long_tag[sizeof long_tag - 1] = '\0';
 	assert_int_equal(synod_sign_input(out, sizeof out, &len, long_tag, cluster_x, msg, 2),
-			 SYNOD_EINVAL);
+	                 SYNOD_EINVAL);
 	long_tag[SYNOD_SIGN_TAG_BYTES_MAX] = '\0'; /* exactly the maximum is fine */
 	uint8_t big[SYNOD_SIGN_INPUT_BYTES(SYNOD_SIGN_TAG_BYTES_MAX, 2)];
 	assert_int_equal(synod_sign_input(big, sizeof big, &len, long_tag, cluster_x, msg, 2), 0);
 	assert_int_equal(synod_sign_input(out, sizeof out, &len, "", cluster_x, msg, 2),
-			 SYNOD_EINVAL);
+	                 SYNOD_EINVAL);
 	assert_int_equal(synod_sign_input(out, sizeof out, &len, NULL, cluster_x, msg, 2),
-			 SYNOD_EINVAL);
+	                 SYNOD_EINVAL);
 	assert_int_equal(synod_sign_input(out, 10, &len, SYNOD_TAG_VOTE, cluster_x, msg, 2),
-			 SYNOD_ELIMIT);
+	                 SYNOD_ELIMIT);
 }
 
 static struct synod_signer *test_file_signer(const char *name, uint8_t pk[SYNOD_PUBKEY_BYTES])
@@ -290,21 +290,21 @@ static void sign_domain_separation(void **state)
 
 	uint64_t failures = test_verify_failures();
 	assert_int_equal(synod_sig_verify(sig, SYNOD_TAG_PBFT, cluster_x, msg, sizeof msg, pk),
-			 SYNOD_EBADSIG);
+	                 SYNOD_EBADSIG);
 	assert_int_equal(synod_sig_verify(sig, SYNOD_TAG_VOTE, cluster_y, msg, sizeof msg, pk),
-			 SYNOD_EBADSIG);
+	                 SYNOD_EBADSIG);
 	assert_int_equal(
 	    synod_sig_verify(sig, SYNOD_TAG_VOTE, cluster_x, msg, sizeof msg, other_pk),
 	    SYNOD_EBADSIG);
 	assert_int_equal(synod_sig_verify(sig, SYNOD_TAG_VOTE, cluster_x, msg, sizeof msg - 1, pk),
-			 SYNOD_EBADSIG);
+	                 SYNOD_EBADSIG);
 	msg[17] ^= 0x10;
 	assert_int_equal(synod_sig_verify(sig, SYNOD_TAG_VOTE, cluster_x, msg, sizeof msg, pk),
-			 SYNOD_EBADSIG);
+	                 SYNOD_EBADSIG);
 	msg[17] ^= 0x10;
 	sig[40] ^= 0x01;
 	assert_int_equal(synod_sig_verify(sig, SYNOD_TAG_VOTE, cluster_x, msg, sizeof msg, pk),
-			 SYNOD_EBADSIG);
+	                 SYNOD_EBADSIG);
 	assert_int_equal(test_verify_failures(), failures + 6);
 	/* A plain signature of the bare message is not a synod signature. */
 	assert_int_equal(synod_ed25519_verify(sig, msg, sizeof msg, pk), SYNOD_EBADSIG);
@@ -327,7 +327,7 @@ static void sign_large_and_empty_messages(void **state)
 	assert_int_equal(synod_sig_verify(sig, SYNOD_TAG_PBFT, cluster_x, msg, n, pk), 0);
 	msg[n - 1] ^= 1;
 	assert_int_equal(synod_sig_verify(sig, SYNOD_TAG_PBFT, cluster_x, msg, n, pk),
-			 SYNOD_EBADSIG);
+	                 SYNOD_EBADSIG);
 	assert_int_equal(synod_signer_sign(s, sig, SYNOD_TAG_PBFT, cluster_x, NULL, 0), 0);
 	assert_int_equal(synod_sig_verify(sig, SYNOD_TAG_PBFT, cluster_x, NULL, 0, pk), 0);
 	assert_int_equal(synod_signer_sign(s, sig, "", cluster_x, msg, 1), SYNOD_EINVAL);
@@ -399,7 +399,7 @@ static void file_signer_bad_files(void **state)
 		assert_non_null(strstr(errmsg, path));
 	}
 	write_key_file(path, "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
-		       0600); /* the newline may be missing */
+	               0600); /* the newline may be missing */
 	assert_int_equal(open_path(path, errmsg, sizeof errmsg), 0);
 	assert_int_equal(open_path(test_dir, errmsg, sizeof errmsg), SYNOD_EKEYFILE);
 	assert_non_null(strstr(errmsg, "not a regular file"));
@@ -521,8 +521,8 @@ static void pkcs11_uri_decoding(void **state)
 	struct synod_pkcs11_uri u;
 	char errmsg[256];
 	const char *uri = "pkcs11:token=My%20Token;object=a%2Fb&c;id=%01%00%FF;slot-id=7;"
-			  "type=private;library-version=2.6?module-path=/usr/lib/x.so&"
-			  "pin-value=12%2634&x-vendor=ignored";
+	                  "type=private;library-version=2.6?module-path=/usr/lib/x.so&"
+	                  "pin-value=12%2634&x-vendor=ignored";
 	assert_int_equal(synod_pkcs11_uri_parse(&u, uri, errmsg, sizeof errmsg), 0);
 	assert_string_equal((char *)u.attr[SYNOD_P11_TOKEN].val, "My Token");
 	assert_string_equal((char *)u.attr[SYNOD_P11_OBJECT].val, "a/b&c");

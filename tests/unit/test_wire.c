@@ -103,10 +103,8 @@ static void wire_trailing_bytes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(wire_roundtrip),
-	    cmocka_unit_test(wire_write_overflow_is_sticky),
-	    cmocka_unit_test(wire_read_truncated),
-	    cmocka_unit_test(wire_blob_length_checked),
+	    cmocka_unit_test(wire_roundtrip),      cmocka_unit_test(wire_write_overflow_is_sticky),
+	    cmocka_unit_test(wire_read_truncated), cmocka_unit_test(wire_blob_length_checked),
 	    cmocka_unit_test(wire_trailing_bytes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
