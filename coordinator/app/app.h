@@ -538,6 +538,15 @@ struct synod_bundle_summary {
 SYNOD_WUR int synod_bundle_verify(const char *bundle, size_t len, const struct synod_cluster *c,
                                   struct synod_bundle_summary *summary,
                                   synod_bundle_report_fn report, void *ctx);
+/* The same, with the commit certificates checked through cert_crypto (its
+ * verify only) instead of synod_pbft_crypto_verify: the simulator's fake
+ * signatures. NULL means the production check. Vote signatures are always
+ * Ed25519 (synod_vote_verify). */
+SYNOD_WUR int synod_bundle_verify_with(const char *bundle, size_t len,
+                                       const struct synod_cluster *c,
+                                       const struct pbft_crypto *cert_crypto,
+                                       struct synod_bundle_summary *summary,
+                                       synod_bundle_report_fn report, void *ctx);
 
 /* ---- the production PBFT crypto adapter ---- */
 

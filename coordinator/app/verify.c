@@ -72,6 +72,7 @@ struct verifier {
 	struct recount rc;
 	const struct ventry *replaying;  /* the entry the recount is checking */
 	struct synod_vote_crypto cached; /* answers from verify_vote_signature */
+	struct pbft_crypto cert_crypto;  /* checks the commit certificates */
 };
 
 __attribute__((format(printf, 2, 3))) static void vfail(struct verifier *v, const char *fmt, ...)
@@ -211,11 +212,10 @@ static void verify_batch_cert(struct verifier *v, const struct json_object *comm
 			return;
 		}
 	}
-	struct pbft_crypto crypto = {.ctx = (void *)v->c->cluster_id,
-	                             .verify = synod_pbft_crypto_verify};
 	char err[256] = "";
-	if (pbft_cert_verify(&crypto, v->c->replicas, (const uint8_t(*)[32])v->c->replica_keys,
-	                     b->seq, b->digest, cert, (uint32_t)n, err, sizeof err) != 0) {
+	if (pbft_cert_verify(&v->cert_crypto, v->c->replicas,
+	                     (const uint8_t(*)[32])v->c->replica_keys, b->seq, b->digest, cert,
+	                     (uint32_t)n, err, sizeof err) != 0) {
 		vfail(v, "%s: the commit certificate does not verify: %s", where, err);
 	}
 }
@@ -936,6 +936,14 @@ int synod_bundle_verify(const char *bundle, size_t len, const struct synod_clust
                         struct synod_bundle_summary *summary, synod_bundle_report_fn report,
                         void *ctx)
 {
+	return synod_bundle_verify_with(bundle, len, c, NULL, summary, report, ctx);
+}
+
+int synod_bundle_verify_with(const char *bundle, size_t len, const struct synod_cluster *c,
+                             const struct pbft_crypto *cert_crypto,
+                             struct synod_bundle_summary *summary, synod_bundle_report_fn report,
+                             void *ctx)
+{
 	struct verifier *v = calloc(1, sizeof *v);
 	if (v == NULL) {
 		if (report != NULL) {
@@ -944,6 +952,12 @@ int synod_bundle_verify(const char *bundle, size_t len, const struct synod_clust
 		return SYNOD_ENOMEM;
 	}
 	v->c = c;
+	if (cert_crypto != NULL) {
+		v->cert_crypto = *cert_crypto;
+	} else {
+		v->cert_crypto = (struct pbft_crypto){.ctx = (void *)c->cluster_id,
+		                                      .verify = synod_pbft_crypto_verify};
+	}
 	v->report = report;
 	v->ctx = ctx;
 	struct json_object *root = NULL;

@@ -2,10 +2,12 @@
  *
  * Every coordinator runs the real certification state machine (synod_app via
  * the sim_app wrapper in app.c) with one test cluster and policy from the
- * testkit. The PBFT cores sign with the testkit's replica keys (real Ed25519:
- * synod_bundle_verify checks commit certificates with synod_pbft_crypto_verify
- * only); vote signatures are checked by a cheap table of the signatures the
- * simulator made, or by Ed25519 with --real-crypto.
+ * testkit. The PBFT cores sign under the testkit's replica keys with the
+ * simulator's crypto table (fake by default, Ed25519 with --real-crypto), and
+ * bundles check commit certificates through the same table
+ * (synod_bundle_verify_with). Voters sign votes with Ed25519; the app checks
+ * them through a cheap table of the signatures the simulator made, or by
+ * Ed25519 with --real-crypto; bundles always check them with Ed25519.
  *
  * Drivers: the current primary SUBMITs a TICK (its own clock) every few
  * hundred ms; submitters SUBMIT requests to random coordinators and retry;
@@ -313,13 +315,15 @@ int sim_voters_init(struct sim_cluster *c)
 	if (!c->o.real_crypto) {
 		v->vote_crypto = (struct synod_vote_crypto){.ctx = v, .verify = v_fake_verify};
 	}
-	/* The cores sign with the testkit's replica keys, for real: bundles are
-	 * verified with synod_pbft_crypto_verify. */
+	/* The cores sign under the testkit's replica keys (the cluster's), with
+	 * the fake table unless --real-crypto. */
 	memcpy(c->cluster_id, v->kit.cluster.cluster_id, 32);
-	sim_crypto_init(&c->crypto, c->o.seed, c->n, true, c->cluster_id);
+	sim_crypto_init(&c->crypto, c->o.seed, c->n, c->o.real_crypto, c->cluster_id);
 	for (uint32_t i = 0; i < c->n; i++) {
 		memcpy(c->crypto.pk[i], v->kit.replicas[i].pk, 32);
-		memcpy(c->crypto.sk[i], v->kit.replicas[i].sk, 64);
+		if (c->o.real_crypto) {
+			memcpy(c->crypto.sk[i], v->kit.replicas[i].sk, 64);
+		}
 	}
 	c->checker_crypto = sim_crypto_table(&c->crypto, SIM_SIGNER_CHECKER);
 	sim_rng_init(&v->rng, c->o.seed, 7);
@@ -1234,7 +1238,8 @@ static void v_check_tamperings(struct sim_cluster *c, uint32_t ref, struct v_bun
 			free(t);
 			continue;
 		}
-		if (synod_bundle_verify(t, len, &v->kit.cluster, &sum, NULL, NULL) != 0) {
+		if (synod_bundle_verify_with(t, len, &v->kit.cluster, &c->checker_crypto, &sum,
+		                             NULL, NULL) != 0) {
 			c->stats.tamper_caught++;
 		} else {
 			sim_violation(c, ref, "bundle: tampered bundle (%s) still verifies", what);
@@ -1280,7 +1285,8 @@ static void v_check_bundles(struct sim_cluster *c, uint32_t ref)
 			break;
 		}
 		struct synod_bundle_summary sum;
-		rc = synod_bundle_verify(text, len, &v->kit.cluster, &sum, v_report, first);
+		rc = synod_bundle_verify_with(text, len, &v->kit.cluster, &c->checker_crypto, &sum,
+		                              v_report, first);
 		if (rc != 0 || sum.outcome != t.outcome || sum.approvals != t.approvals ||
 		    sum.rejections != t.rejections) {
 			sim_violation(c, ref, "bundle: request %s (%s): verify %s: %s", h,

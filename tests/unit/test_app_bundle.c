@@ -539,6 +539,59 @@ static void bundle_certificates_checked(void **state)
 	fx_free(f);
 }
 
+/* An injected certificate check (the simulator's) replaces the Ed25519 one,
+ * and only that: a table that refuses every signature fails the certificates,
+ * one that counts calls sees one per certificate signature. */
+static int counting_verify(void *ctx, const uint8_t sig[PBFT_SIG_BYTES], const uint8_t *msg,
+                           size_t len, const uint8_t pk[32])
+{
+	(void)sig;
+	(void)msg;
+	(void)len;
+	(void)pk;
+	(*(unsigned *)ctx)++;
+	return 0;
+}
+
+static int refusing_verify(void *ctx, const uint8_t sig[PBFT_SIG_BYTES], const uint8_t *msg,
+                           size_t len, const uint8_t pk[32])
+{
+	(void)ctx;
+	(void)sig;
+	(void)msg;
+	(void)len;
+	(void)pk;
+	return SYNOD_EBADSIG;
+}
+
+static void bundle_injected_cert_crypto(void **state)
+{
+	(void)state;
+	struct scenario s;
+	struct fx *f = scenario_7(&s);
+	size_t len = 0;
+	char *b = fx_bundle(f, s.b, &len);
+	struct synod_bundle_summary sum;
+	unsigned calls = 0;
+	struct pbft_crypto count = {.ctx = &calls, .verify = counting_verify};
+	assert_int_equal(
+	    synod_bundle_verify_with(b, len, &f->kit.cluster, &count, &sum, NULL, NULL), 0);
+	assert_true(calls >= 3u * sum.batches);
+	struct pbft_crypto refuse = {.verify = refusing_verify};
+	struct fx_report rep;
+	memset(&rep, 0, sizeof rep);
+	assert_int_not_equal(
+	    synod_bundle_verify_with(b, len, &f->kit.cluster, &refuse, NULL, fx_report_cb, &rep),
+	    0);
+	assert_non_null(strstr(rep.text, "commit certificate does not verify"));
+	assert_null(strstr(rep.text, "signature does not verify under seat"));
+	/* NULL is the production check */
+	assert_int_equal(synod_bundle_verify_with(b, len, &f->kit.cluster, NULL, NULL, NULL, NULL),
+	                 0);
+	free(b);
+	fx_free(f);
+}
+
 /* Oversized and non-canonical inputs are refused with a reason. */
 static void bundle_garbage(void **state)
 {
@@ -592,6 +645,7 @@ int main(void)
 	    cmocka_unit_test(bundle_ignored_reasons),
 	    cmocka_unit_test(bundle_reports_every_failure),
 	    cmocka_unit_test(bundle_certificates_checked),
+	    cmocka_unit_test(bundle_injected_cert_crypto),
 	    cmocka_unit_test(bundle_garbage),
 	    cmocka_unit_test(batch_digest_is_merkle_root),
 	};
