@@ -328,6 +328,13 @@ void synod_app_close(struct synod_app *a);
 /* pbft_app.admit: 0 for an entry a peer may forward (SUBMIT, VOTE), else
  * SYNOD_EINVAL (TICKs come only from the primary's own driver). */
 int synod_app_admit(const uint8_t *entry, size_t len);
+/* pbft_app.overdue: true when log time lags now_ms (this replica's wall
+ * clock) by more than 2 x tick.skew_ms_max. An honest primary proposes TICKs
+ * every second or so, and honest clocks are within tick.skew_ms_max of each
+ * other (else its TICKs would be refused), so a lag that large means the
+ * primary withholds TICKs: deadlines would never pass and time-based epochs
+ * never start. The core then times the primary out (pbft.h). */
+bool synod_app_overdue(const struct synod_app *a, uint64_t now_ms);
 /* pbft_app.expired: true for a TICK that can no longer move log time or that
  * the backups' clocks would refuse; the primary drops it. */
 bool synod_app_tick_expired(const struct synod_app *a, const uint8_t *entry, size_t len,
@@ -344,11 +351,13 @@ void synod_app_execute(struct synod_app *a, uint64_t seq, const uint8_t *batch, 
 void synod_app_apply(struct synod_app *a, struct synod_app_pos pos, const uint8_t *entry,
                      size_t len);
 
-/* pbft_app.validate: 0 when every TICK in the batch is within the policy's
- * tick_skew_ms_max of now_ms (a wall clock: Unix ms), not before the log time
- * and not before an earlier TICK of the batch; SYNOD_EINVAL otherwise (logged
- * and counted). Other entries are never refused here: a client's bad entry
- * must not cost a view change. */
+/* pbft_app.validate: 0 when every TICK in the batch that would move log time
+ * (one above the log time and above the earlier TICKs of the batch) is within
+ * the policy's tick_skew_ms_max of now_ms (a wall clock: Unix ms); TICKs at or
+ * below that are accepted, since apply ignores them (ticks_backwards), and
+ * refusing them would let a stale TICK stall an honest primary. SYNOD_EINVAL
+ * otherwise, and for a malformed TICK (logged and counted). Other entries are
+ * never refused here: a client's bad entry must not cost a view change. */
 SYNOD_WUR int synod_app_validate(struct synod_app *a, const uint8_t *batch, size_t len,
                                  uint64_t now_ms);
 

@@ -12,7 +12,7 @@
 SYNOD_COUNTER(app_exclusions_total, "synod_app_exclusions_total",
               "exclusion records created (equivocation or non-participation)");
 
-static uint64_t epoch_add(uint64_t a, uint64_t b)
+uint64_t app_epoch_add(uint64_t a, uint64_t b)
 {
 	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
@@ -81,7 +81,7 @@ static struct app_exclusion *epoch_exclusion_new(struct synod_app *a, uint32_t s
 	x->seat = (uint8_t)seat;
 	x->kind = (uint8_t)kind;
 	x->from_epoch = st->epoch.number + 1;
-	x->until_epoch = epoch_add(x->from_epoch, a->cfg.cluster.policy.exclusion_epochs);
+	x->until_epoch = app_epoch_add(x->from_epoch, a->cfg.cluster.policy.exclusion_epochs);
 	x->detected_epoch = st->epoch.number;
 	x->order = st->next_order++;
 	synod_counter_inc(&app_exclusions_total);

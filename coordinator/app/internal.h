@@ -138,6 +138,8 @@ bool app_ident_ok(const char *s, size_t len, size_t max);
 void app_hex(char *out, const uint8_t *p, size_t n); /* out has 2n+1 bytes */
 uint32_t app_popcount(uint64_t x);
 uint64_t app_all_seats(uint32_t seats);
+/* a + b, saturating at UINT64_MAX (epoch numbers). */
+uint64_t app_epoch_add(uint64_t a, uint64_t b);
 /* Permissive batch limits (what any PBFT replica could have accepted). */
 void app_batch_limits(struct pbft_msg_limits *lim);
 

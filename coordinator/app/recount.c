@@ -324,5 +324,13 @@ int synod_exclusion_check(const struct synod_cluster *c, const struct synod_excl
 		rc = synod_errf(errmsg, errmsg_len, SYNOD_EINVAL,
 		                "seat %u exclusion: the two votes are the same vote", ex->seat);
 	}
+	/* equivocation is two valid votes on one request, and a valid vote names
+	 * the request's epoch: two epochs cannot both be valid */
+	if (rc == 0 && a.vote.epoch != b.vote.epoch) {
+		rc = synod_errf(
+		    errmsg, errmsg_len, SYNOD_EINVAL,
+		    "seat %u exclusion: the two votes name different epochs (%llu, %llu)", ex->seat,
+		    (unsigned long long)a.vote.epoch, (unsigned long long)b.vote.epoch);
+	}
 	return rc;
 }

@@ -470,18 +470,36 @@ static void rd_requests(struct snap_reader *s, struct app_state *st)
 	rd_check(s, open == st->requests_open);
 }
 
-/* At most two records per seat reach past the current epoch (epoch.c relies
- * on it to always find a free record). */
-static bool rd_exclusions_bounded(const struct synod_app *a, const struct app_state *st)
+/* The records are what epoch.c makes: each spans the policy's exclusion
+ * epochs from the epoch after its detection, none starts after the next
+ * epoch, one seat's records never overlap, and at most two per seat reach
+ * past the current epoch (epoch.c relies on that to always find a free
+ * record). */
+static bool rd_exclusions_valid(const struct synod_app *a, const struct app_state *st)
 {
 	uint32_t live[SYNOD_APP_SEATS_MAX] = {0};
+	uint64_t span = a->cfg.cluster.policy.exclusion_epochs;
 	for (uint32_t i = 0; i < SYNOD_APP_EXCLUSIONS_MAX; i++) {
 		const struct app_exclusion *x = &st->exclusions[i];
-		if (x->used && x->until_epoch > st->epoch.number && ++live[x->seat] > 2) {
+		if (!x->used) {
+			continue;
+		}
+		if (x->detected_epoch >= st->epoch.number + 1 ||
+		    x->from_epoch != x->detected_epoch + 1 ||
+		    x->until_epoch != app_epoch_add(x->from_epoch, span)) {
 			return false;
 		}
+		if (x->until_epoch > st->epoch.number && ++live[x->seat] > 2) {
+			return false;
+		}
+		for (uint32_t j = 0; j < i; j++) {
+			const struct app_exclusion *y = &st->exclusions[j];
+			if (y->used && y->seat == x->seat && x->from_epoch < y->until_epoch &&
+			    y->from_epoch < x->until_epoch) {
+				return false;
+			}
+		}
 	}
-	(void)a;
 	return true;
 }
 
@@ -527,8 +545,7 @@ int synod_app_restore(struct synod_app *a, uint64_t seq, const uint8_t *snap, si
 		rd_exclusions(&s, st);
 	}
 	if (!s.bad) {
-		rd_check(&s,
-		         rd_exclusions_bounded(a, st) && st->epoch.number < (UINT64_C(1) << 62));
+		rd_check(&s, rd_exclusions_valid(a, st) && st->epoch.number < (UINT64_C(1) << 62));
 	}
 	if (!s.bad) {
 		rd_requests(&s, st);

@@ -301,6 +301,17 @@ bool synod_app_tick_expired(const struct synod_app *a, const uint8_t *entry, siz
 	return t <= a->st->log_time_ms || t + a->cfg.cluster.policy.tick_skew_ms_max < now_ms;
 }
 
+bool synod_app_overdue(const struct synod_app *a, uint64_t now_ms)
+{
+	uint64_t lag = 2u * a->cfg.cluster.policy.tick_skew_ms_max;
+	return now_ms > a->st->log_time_ms && now_ms - a->st->log_time_ms > lag;
+}
+
+static bool pbft_cb_overdue(void *ctx, uint64_t now_ms)
+{
+	return synod_app_overdue(ctx, now_ms);
+}
+
 static int pbft_cb_admit(void *ctx, const uint8_t *entry, size_t len)
 {
 	(void)ctx;
@@ -320,6 +331,7 @@ struct pbft_app synod_app_pbft(struct synod_app *a)
 	    .validate = pbft_cb_validate,
 	    .admit = pbft_cb_admit,
 	    .expired = pbft_cb_expired,
+	    .overdue = pbft_cb_overdue,
 	    .snapshot = pbft_cb_snapshot,
 	    .restore = pbft_cb_restore,
 	};

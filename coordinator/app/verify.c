@@ -523,6 +523,7 @@ static bool verify_evidence(struct verifier *v, const struct json_object *arr,
 		if (ev[k] == NULL) {
 			return false;
 		}
+		ev[k]->seat = ex->seat;
 		verify_position(v, ev[k], pos, w);
 		ex->vote_pos[k] = ev[k]->pos;
 		struct synod_vote_envelope e;
@@ -897,6 +898,23 @@ static void verify_replay(struct verifier *v, const struct json_object *root)
 	}
 	if (req == NULL) {
 		return;
+	}
+	/* An exclusion covers the request's epoch, which began after the epoch
+	 * that detected the equivocation: both evidence votes come before the
+	 * request was submitted. (Evidence from after the request could only be
+	 * a claim made after the fact.) */
+	for (uint32_t i = 0; i < v->entry_count; i++) {
+		const struct ventry *e = &v->entries[i];
+		if (e->kind == VE_EVIDENCE && e->pos_parsed &&
+		    synod_app_pos_cmp(e->pos, req->pos) >= 0) {
+			vfail(v,
+			      "exclusion evidence vote at seq %llu index %u (seat %u): not before "
+			      "the "
+			      "request was submitted, so it cannot back an exclusion in the "
+			      "request's "
+			      "epoch",
+			      (unsigned long long)e->pos.seq, e->pos.index, e->seat);
+		}
 	}
 	qsort(sorted, n, sizeof sorted[0], ventry_cmp);
 	verify_order(v, sorted, n);

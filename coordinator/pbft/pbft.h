@@ -68,6 +68,13 @@ struct pbft_app {
 	 * before putting it in a batch; true drops the entry instead (e.g. a
 	 * TICK whose time has passed: it would only get the batch refused). */
 	bool (*expired)(void *ctx, const uint8_t *entry, size_t entry_len, uint64_t now_ms);
+	/* Optional (NULL: never). True when the application expects the primary
+	 * to have ordered something by now_ms even with no entry pending here
+	 * (e.g. a TICK: log time lags this replica's clock too far). The core
+	 * then runs the view-change timer as for pending work, and a batch that
+	 * executes without clearing it does not restart the timer: a primary
+	 * that orders other entries but withholds what is due is replaced. */
+	bool (*overdue)(void *ctx, uint64_t now_ms);
 	/* Writes a canonical snapshot of the current state; *len gets its size.
 	 * SYNOD_ELIMIT if cap is too small. */
 	int (*snapshot)(void *ctx, uint8_t *buf, size_t cap, size_t *len);
@@ -122,7 +129,13 @@ enum pbft_event_type {
 
 struct pbft_event {
 	enum pbft_event_type type;
-	uint64_t now_ms; /* the driver's monotonic clock */
+	/* The driver's clock in ms. The core keeps the largest value seen (its
+	 * clock never runs backwards) and uses it only for timers and latency,
+	 * so a clock step can hasten or delay a timeout, never affect safety. It is
+	 * also what app.validate and app.expired get, and the certification app
+	 * compares it with TICKs in Unix ms: with that app the driver passes
+	 * wall-clock time (CLOCK_REALTIME, NTP-disciplined). */
+	uint64_t now_ms;
 	union {
 		struct {
 			uint32_t from;        /* transport-level peer, a hint only */

@@ -388,10 +388,19 @@ void pbft_status_get(const struct pbft *p, struct pbft_status *st)
 
 /* --- timers ------------------------------------------------------------------ */
 
+static bool app_overdue(const struct pbft *p)
+{
+	return p->cfg.app.overdue != NULL && p->cfg.app.overdue(p->cfg.app.ctx, p->now_ms);
+}
+
 /* Called when a batch executes: the view-change timer restarts (if there is
- * still work) and consecutive view changes are forgotten. */
+ * still work) and consecutive view changes are forgotten; unless the app is
+ * still overdue, when the timer runs on (app.overdue). */
 void pbft_progress_made(struct pbft *p)
 {
+	if (p->progress_deadline_ms != 0 && app_overdue(p)) {
+		return;
+	}
 	p->progress_deadline_ms = 0;
 	p->progress_grace_used = false;
 	if (!p->in_view_change) {
@@ -401,7 +410,7 @@ void pbft_progress_made(struct pbft *p)
 
 static bool timers_waiting(const struct pbft *p)
 {
-	if (pbft_pending_waiting(p)) {
+	if (pbft_pending_waiting(p) || app_overdue(p)) {
 		return true;
 	}
 	for (uint64_t s = p->last_exec + 1; s <= p->h + p->cfg.window; s++) {

@@ -147,6 +147,12 @@ static bool app_expired(void *ctx, const uint8_t *entry, size_t len, uint64_t no
 	return sim_voters_expired(a->cluster, a->node, entry, len, now_ms);
 }
 
+static bool app_overdue(void *ctx, uint64_t now_ms)
+{
+	struct sim_app *a = ctx;
+	return sim_voters_overdue(a->cluster, a->node, now_ms);
+}
+
 struct pbft_app sim_app_table(struct sim_app *a)
 {
 	bool voters = a->cluster->voters != NULL;
@@ -156,6 +162,7 @@ struct pbft_app sim_app_table(struct sim_app *a)
 	    .validate = voters ? app_validate : NULL,
 	    .admit = voters ? app_admit : NULL,
 	    .expired = voters ? app_expired : NULL,
+	    .overdue = voters ? app_overdue : NULL,
 	    .snapshot = app_snapshot,
 	    .restore = app_restore,
 	};

@@ -11,8 +11,9 @@
  *
  * --voters N runs the real certification app on every coordinator with N
  * simulated voters (N = the policy's seats, e.g. 33; tests/sim/voters.c);
- * --real-crypto then checks vote signatures with Ed25519 too (the cores
- * always sign for real in that mode).
+ * --real-crypto then uses Ed25519 everywhere: the cores' messages, the
+ * app's vote checks and the bundles' commit certificates (by default those
+ * use the fake table; bundles always check vote signatures with Ed25519).
  *
  * Exits 1 on a violation, printing the seed and the command that replays it;
  * 2 on bad usage or a setup failure. The last line of output is one line of

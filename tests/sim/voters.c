@@ -427,6 +427,13 @@ bool sim_voters_expired(struct sim_cluster *c, uint32_t node, const uint8_t *ent
 	return synod_app_tick_expired(c->voters->apps[node], entry, len, now_ms);
 }
 
+/* pbft_app.overdue: log time lags this replica's clock (a primary that
+ * withholds TICKs is timed out). */
+bool sim_voters_overdue(struct sim_cluster *c, uint32_t node, uint64_t now_ms)
+{
+	return synod_app_overdue(c->voters->apps[node], now_ms);
+}
+
 /* ---- what voters learn from committed batches ---- */
 
 static void v_schedule(struct sim_voters *v, struct v_req *r, uint64_t now)

@@ -592,6 +592,128 @@ static void bundle_injected_cert_crypto(void **state)
 	fx_free(f);
 }
 
+static int batch_seq_cmp(const void *x, const void *y)
+{
+	const struct json_object *a = *(const struct json_object *const *)x;
+	const struct json_object *b = *(const struct json_object *const *)y;
+	struct json_object *sa = NULL, *sb = NULL;
+	json_object_object_get_ex(a, "seq", &sa);
+	json_object_object_get_ex(b, "seq", &sb);
+	int64_t u = json_object_get_int64(sa), w = json_object_get_int64(sb);
+	return u < w ? -1 : u > w;
+}
+
+/* An exclusion claimed after the fact: seat 6 equivocates on an old request
+ * only after request R was submitted, so it is eligible for R; a bundle for
+ * R that borrows the (genuine, certified) evidence to claim seat 6 excluded
+ * in R's epoch is refused because the evidence comes after R's SUBMIT. */
+static void bundle_exclusion_after_the_fact(void **state)
+{
+	(void)state;
+	struct synod_policy p;
+	synod_policy_defaults(&p);
+	p.seats = 7;
+	p.threshold = 5;
+	p.epoch_decisions = 1;
+	struct fx *f = fx_new_policy(&p, 13);
+	const enum synod_verdict ok = SYNOD_VERDICT_APPROVE, no = SYNOD_VERDICT_REJECT;
+	uint8_t q[32], x[32], r[32], s[32];
+	fx_submit(f, HOUR_MS, 1, q); /* stays open */
+	fx_submit(f, HOUR_MS, 2, x);
+	const struct vspec xv[] = {{0, 0, no, 0}, {1, 0, no, 0}, {2, 0, no, 0}};
+	vote_batch(f, x, xv, 3);
+	assert_int_equal(fx_tally(f, x).outcome, SYNOD_OUTCOME_REJECTED);
+	assert_int_equal(fx_epoch(f), 1);
+	fx_submit(f, HOUR_MS, 3, r);
+	const struct vspec qv[] = {{6, 0, ok, 0}, {6, 0, no, 0}};
+	vote_batch(f, q, qv, 2); /* seat 6 equivocates now: excluded from epoch 2 */
+	const struct vspec rv[] = {
+	    {0, 1, ok, 0}, {1, 1, ok, 0}, {2, 1, ok, 0}, {3, 1, ok, 0}, {4, 1, ok, 0}};
+	vote_batch(f, r, rv, 5);
+	assert_int_equal(fx_tally(f, r).outcome, SYNOD_OUTCOME_APPROVED);
+	assert_int_equal(fx_tally(f, r).eligible, 0x7f);
+	assert_int_equal(fx_epoch(f), 2);
+	fx_submit(f, HOUR_MS, 4, s);
+	const struct vspec sv[] = {
+	    {0, 2, ok, 0}, {1, 2, ok, 0}, {2, 2, ok, 0}, {3, 2, ok, 0}, {4, 2, ok, 0}};
+	vote_batch(f, s, sv, 5);
+	assert_int_equal(fx_tally(f, s).eligible, 0x3f);
+	size_t rlen = 0, slen = 0;
+	char *rb = fx_bundle(f, r, &rlen), *sbun = fx_bundle(f, s, &slen);
+	expect_valid(f, rb, rlen);
+	expect_valid(f, sbun, slen);
+	struct json_object *root = parse(rb, rlen), *sroot = parse(sbun, slen);
+	struct json_object *repoch = NULL, *sepoch = NULL, *sexcl = NULL, *rexcl = NULL;
+	assert_true(json_object_object_get_ex(root, "epoch", &repoch));
+	assert_true(json_object_object_get_ex(sroot, "epoch", &sepoch));
+	assert_true(json_object_object_get_ex(sepoch, "exclusions", &sexcl));
+	assert_true(json_object_object_get_ex(repoch, "exclusions", &rexcl));
+	assert_int_equal(json_object_array_length(sexcl), 1);
+	/* the claim: seat 6 excluded for epochs 1..4, backed by the evidence */
+	struct json_object *claim = NULL;
+	assert_int_equal(json_object_deep_copy(json_object_array_get_idx(sexcl, 0), &claim, NULL),
+	                 0);
+	json_object_object_add(claim, "from_epoch", json_object_new_int64(1));
+	json_object_object_add(claim, "until_epoch",
+	                       json_object_new_int64(1 + (int64_t)p.exclusion_epochs));
+	json_object_array_add(rexcl, claim);
+	struct json_object *seats = json_object_new_array();
+	for (int i = 0; i < 6; i++) {
+		json_object_array_add(seats, json_object_new_int(i));
+	}
+	json_object_object_add(repoch, "eligible_seats", seats);
+	uint8_t vsh[32];
+	char hex[65];
+	synod_voter_set_hash(vsh, &f->kit.cluster, 0x3f);
+	assert_int_equal(synod_hex_encode(hex, sizeof hex, vsh, 32), 0);
+	json_object_object_add(repoch, "voter_set_hash", json_object_new_string(hex));
+	struct json_object *tally = NULL;
+	assert_true(json_object_object_get_ex(root, "tally", &tally));
+	json_object_object_add(tally, "eligible", json_object_new_int(6));
+	/* the evidence's batches join R's, in seq order, once each */
+	struct json_object *rbat = NULL, *sbat = NULL;
+	assert_true(json_object_object_get_ex(root, "batches", &rbat));
+	assert_true(json_object_object_get_ex(sroot, "batches", &sbat));
+	for (size_t i = 0; i < json_object_array_length(sbat); i++) {
+		struct json_object *b = json_object_array_get_idx(sbat, i), *bs = NULL;
+		json_object_object_get_ex(b, "seq", &bs);
+		bool have = false;
+		for (size_t k = 0; k < json_object_array_length(rbat); k++) {
+			struct json_object *ks = NULL;
+			json_object_object_get_ex(json_object_array_get_idx(rbat, k), "seq", &ks);
+			have = have || json_object_get_int64(ks) == json_object_get_int64(bs);
+		}
+		struct json_object *ev = NULL, *e0 = NULL, *pos = NULL, *ps = NULL;
+		json_object_object_get_ex(claim, "evidence", &ev);
+		bool used = false;
+		for (size_t k = 0; k < 2; k++) {
+			e0 = json_object_array_get_idx(ev, k);
+			json_object_object_get_ex(e0, "position", &pos);
+			json_object_object_get_ex(pos, "seq", &ps);
+			used = used || json_object_get_int64(ps) == json_object_get_int64(bs);
+		}
+		if (!have && used) {
+			json_object_array_add(rbat, json_object_get(b));
+		}
+	}
+	json_object_array_sort(rbat, batch_seq_cmp);
+	size_t elen = 0;
+	char *e = edit_canonical(root, &elen);
+	expect_invalid(f, e, elen, "not before the request was submitted");
+	struct fx_report rep;
+	memset(&rep, 0, sizeof rep);
+	assert_int_not_equal(fx_verify(f, e, elen, &rep), 0);
+	if (rep.count != 2) { /* exactly the two evidence votes, nothing else */
+		fail_msg("want only the two evidence failures:\n%s", rep.text);
+	}
+	free(e);
+	json_object_put(root);
+	json_object_put(sroot);
+	free(rb);
+	free(sbun);
+	fx_free(f);
+}
+
 /* Oversized and non-canonical inputs are refused with a reason. */
 static void bundle_garbage(void **state)
 {
@@ -646,6 +768,7 @@ int main(void)
 	    cmocka_unit_test(bundle_reports_every_failure),
 	    cmocka_unit_test(bundle_certificates_checked),
 	    cmocka_unit_test(bundle_injected_cert_crypto),
+	    cmocka_unit_test(bundle_exclusion_after_the_fact),
 	    cmocka_unit_test(bundle_garbage),
 	    cmocka_unit_test(batch_digest_is_merkle_root),
 	};

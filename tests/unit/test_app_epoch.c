@@ -164,6 +164,19 @@ static void epoch_exclusion_with_evidence(void **state)
 	memcpy(forged, vb, lb);
 	forged[10] = forged[10] == 'A' ? 'B' : 'A';
 	check_exclusion(f, &x, va, la, forged, lb, "valid signature");
+	/* two validly signed votes naming different epochs are no equivocation
+	 * (the app would have ignored one as wrong_epoch); the record is widened
+	 * so that both epochs come before its start */
+	uint8_t other[FX_ENTRY_BYTES];
+	size_t lo = 0;
+	fx_vote_entry(f, 9, a, 1, SYNOD_VERDICT_REJECT, 0, other, &lo);
+	y = x;
+	y.from_epoch = 2;
+	y.until_epoch = 4;
+	struct synod_vote_envelope oe;
+	assert_int_equal(synod_vote_decode(&oe, (const char *)other + 1, lo - 1, NULL, 0), 0);
+	synod_sha256(y.vote_digest[1], other + 1 + oe.signed_offset, oe.signed_len);
+	check_exclusion(f, &y, va, la, other + 1, lo - 1, "different epochs");
 	/* in force from epoch 1 */
 	struct synod_epoch e0, e1;
 	synod_app_epoch_get(f->app, &e0);
