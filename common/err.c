@@ -73,6 +73,8 @@ const char *synod_strerror(int err)
 		return "protocol violation by peer";
 	case SYNOD_ECERT:
 		return "certificate invalid";
+	case SYNOD_ECORRUPT:
+		return "stored data corrupt";
 	}
 	return "unknown error";
 }

@@ -50,6 +50,8 @@ enum synod_err {
 	/* consensus */
 	SYNOD_EPROTO = -80, /* peer message breaks the protocol */
 	SYNOD_ECERT = -81,  /* certificate malformed or does not verify */
+	/* storage */
+	SYNOD_ECORRUPT = -90, /* stored data fails its checksum or structure */
 };
 
 /* Returns a static, human-readable description of err (never NULL). */
