@@ -40,9 +40,9 @@ struct synod_wal {
 	char dir[SYNOD_WAL_PATH_MAX];
 	uint64_t *segs; /* segment numbers, ascending; the last is active */
 	uint32_t seg_count;
-	uint64_t size;       /* bytes in the active segment */
-	uint64_t next_index; /* the index the next frame gets */
-	uint64_t removed;    /* a segment torn while created, removed at open */
+	uint64_t size;            /* bytes in the active segment */
+	uint64_t next_index;      /* the index the next frame gets */
+	uint64_t removed;         /* a segment torn while created, removed at open */
 	uint8_t id[WAL_ID_BYTES]; /* random per WAL: the key of every checksum */
 	bool have_id;
 	bool failed;
@@ -192,8 +192,10 @@ static int wal_fail(struct synod_wal *w, const char *what)
 	int e = errno;
 	w->failed = true;
 	synod_counter_inc(&wal_io_errors_total);
-	synod_log(SYNOD_LOG_ERROR, "wal", "%s in %s failed: %s; the WAL refuses further appends, "
-	          "restart the process to recover from its files", what, w->dir, strerror(e));
+	synod_log(SYNOD_LOG_ERROR, "wal",
+	          "%s in %s failed: %s; the WAL refuses further appends, "
+	          "restart the process to recover from its files",
+	          what, w->dir, strerror(e));
 	return SYNOD_EIO;
 }
 
@@ -242,8 +244,8 @@ static int seg_create(struct synod_wal *w, uint64_t number, char *errmsg, size_t
 		int e = errno;
 		close(fd);
 		errno = e;
-		return synod_errf(errmsg, errmsg_len, SYNOD_EIO, "%s/%s: cannot write its header: %s",
-		                  w->dir, name, strerror(e));
+		return synod_errf(errmsg, errmsg_len, SYNOD_EIO,
+		                  "%s/%s: cannot write its header: %s", w->dir, name, strerror(e));
 	}
 	if (seg_list_push(w, number) != 0) {
 		close(fd);
@@ -329,8 +331,8 @@ static bool frame_valid(const uint8_t key[WAL_ID_BYTES], const uint8_t *buf, siz
 
 /* Replays one checked payload; SYNOD_ECORRUPT for a malformed one (a frame
  * whose checksum holds but whose content does not parse was written wrong). */
-static int frame_replay(const uint8_t *p, size_t len,
-                        synod_wal_replay_fn replay, void *ctx, uint32_t *records)
+static int frame_replay(const uint8_t *p, size_t len, synod_wal_replay_fn replay, void *ctx,
+                        uint32_t *records)
 {
 	struct synod_rbuf r;
 	synod_rbuf_init(&r, p, len);
@@ -368,7 +370,8 @@ static bool valid_frame_after(const uint8_t key[WAL_ID_BYTES], const uint8_t *ta
 	for (size_t y = 1; y + SYNOD_WAL_FRAME_HEADER_BYTES <= n; y++) {
 		uint64_t index = be64(tail + y + 4);
 		size_t total;
-		if (index >= want && index <= want + 1 && frame_valid(key, tail + y, n - y, &total)) {
+		if (index >= want && index <= want + 1 &&
+		    frame_valid(key, tail + y, n - y, &total)) {
 			return true;
 		}
 	}
@@ -397,8 +400,8 @@ static int seg_load(struct synod_wal *w, uint64_t number, bool last, synod_wal_r
 	uint8_t h[SYNOD_WAL_SEGMENT_HEADER_BYTES], want[SYNOD_WAL_SEGMENT_HEADER_BYTES];
 	int got = pread_all(fd, h, sizeof h, 0);
 	if (got < 0) {
-		rc = synod_errf(errmsg, errmsg_len, SYNOD_EIO, "%s/%s: cannot read: %s", w->dir, name,
-		                strerror(errno));
+		rc = synod_errf(errmsg, errmsg_len, SYNOD_EIO, "%s/%s: cannot read: %s", w->dir,
+		                name, strerror(errno));
 		goto out;
 	}
 	/* the first segment read gives the WAL's id; every other must carry it */
@@ -408,23 +411,26 @@ static int seg_load(struct synod_wal *w, uint64_t number, bool last, synod_wal_r
 			/* Torn while being created: it never held a frame. */
 			close(fd);
 			synod_counter_inc(&wal_torn_total);
-			synod_log(SYNOD_LOG_WARN, "wal", "%s/%s: segment torn while created (%" PRIu64
-			          " bytes); removed", w->dir, name, size);
+			synod_log(SYNOD_LOG_WARN, "wal",
+			          "%s/%s: segment torn while created (%" PRIu64 " bytes); removed",
+			          w->dir, name, size);
 			w->st.torn_repairs++;
 			w->st.torn_bytes += size;
 			if (unlinkat(w->dirfd, name, 0) != 0 || wal_sync(w, w->dirfd, false) != 0) {
-				return synod_errf(errmsg, errmsg_len, SYNOD_EIO, "%s/%s: cannot remove: %s",
-				                  w->dir, name, strerror(errno));
+				return synod_errf(errmsg, errmsg_len, SYNOD_EIO,
+				                  "%s/%s: cannot remove: %s", w->dir, name,
+				                  strerror(errno));
 			}
 			w->seg_count--;
 			w->removed = number;
 			return 0;
 		}
 		synod_counter_inc(&wal_corrupt_total);
-		rc = synod_errf(errmsg, errmsg_len, SYNOD_ECORRUPT,
-		                "%s/%s: the segment header is not a version %u synod WAL header for "
-		                "segment %016" PRIx64 " of this WAL",
-		                w->dir, name, SYNOD_WAL_VERSION, number);
+		rc =
+		    synod_errf(errmsg, errmsg_len, SYNOD_ECORRUPT,
+		               "%s/%s: the segment header is not a version %u synod WAL header for "
+		               "segment %016" PRIx64 " of this WAL",
+		               w->dir, name, SYNOD_WAL_VERSION, number);
 		goto out;
 	}
 	if (!w->have_id) {
@@ -434,30 +440,33 @@ static int seg_load(struct synod_wal *w, uint64_t number, bool last, synod_wal_r
 	uint64_t off = sizeof h;
 	while (off < size) {
 		uint64_t avail64 = size - off;
-		size_t avail = avail64 > SYNOD_WAL_FRAME_HEADER_BYTES + (uint64_t)SYNOD_WAL_FRAME_BYTES_MAX
-		                   ? SYNOD_WAL_FRAME_HEADER_BYTES + (size_t)SYNOD_WAL_FRAME_BYTES_MAX
-		                   : (size_t)avail64;
+		size_t avail =
+		    avail64 > SYNOD_WAL_FRAME_HEADER_BYTES + (uint64_t)SYNOD_WAL_FRAME_BYTES_MAX
+		        ? SYNOD_WAL_FRAME_HEADER_BYTES + (size_t)SYNOD_WAL_FRAME_BYTES_MAX
+		        : (size_t)avail64;
 		uint8_t fh[SYNOD_WAL_FRAME_HEADER_BYTES];
 		size_t need = avail;
 		if (avail >= sizeof fh) {
 			if (pread_all(fd, fh, sizeof fh, off) != 0) {
-				rc = synod_errf(errmsg, errmsg_len, SYNOD_EIO, "%s/%s: cannot read: %s",
-				                w->dir, name, strerror(errno));
+				rc = synod_errf(errmsg, errmsg_len, SYNOD_EIO,
+				                "%s/%s: cannot read: %s", w->dir, name,
+				                strerror(errno));
 				goto out;
 			}
 			uint32_t len = be32(fh);
 			if ((uint64_t)len + SYNOD_WAL_FRAME_HEADER_BYTES <= avail) {
-				need = SYNOD_WAL_FRAME_HEADER_BYTES + len; /* read just this frame */
+				need =
+				    SYNOD_WAL_FRAME_HEADER_BYTES + len; /* read just this frame */
 			}
 		}
 		if (buf_reserve(w, need) != 0) {
-			rc = synod_errf(errmsg, errmsg_len, SYNOD_ENOMEM, "%s/%s: out of memory", w->dir,
-			                name);
+			rc = synod_errf(errmsg, errmsg_len, SYNOD_ENOMEM, "%s/%s: out of memory",
+			                w->dir, name);
 			goto out;
 		}
 		if (pread_all(fd, w->buf, need, off) != 0) {
-			rc = synod_errf(errmsg, errmsg_len, SYNOD_EIO, "%s/%s: cannot read: %s", w->dir,
-			                name, strerror(errno));
+			rc = synod_errf(errmsg, errmsg_len, SYNOD_EIO, "%s/%s: cannot read: %s",
+			                w->dir, name, strerror(errno));
 			goto out;
 		}
 		uint64_t expect = w->st.frames == 0 ? 0 : w->next_index;
@@ -477,29 +486,34 @@ static int seg_load(struct synod_wal *w, uint64_t number, bool last, synod_wal_r
 			bool torn = last && avail64 == avail;
 			if (torn && need < avail) {
 				/* the claimed length fit: look at everything after it too */
-				if (buf_reserve(w, avail) != 0 || pread_all(fd, w->buf, avail, off) != 0) {
-					rc = synod_errf(errmsg, errmsg_len, SYNOD_EIO,
-					                "%s/%s: cannot read the tail", w->dir, name);
+				if (buf_reserve(w, avail) != 0 ||
+				    pread_all(fd, w->buf, avail, off) != 0) {
+					rc =
+					    synod_errf(errmsg, errmsg_len, SYNOD_EIO,
+					               "%s/%s: cannot read the tail", w->dir, name);
 					goto out;
 				}
 			}
 			if (torn) {
-				torn = !valid_frame_after(w->id, w->buf, avail, expect == 0 ? 1 : expect);
+				torn = !valid_frame_after(w->id, w->buf, avail,
+				                          expect == 0 ? 1 : expect);
 			}
 			if (!torn) {
 				synod_counter_inc(&wal_corrupt_total);
-				rc = synod_errf(errmsg, errmsg_len, SYNOD_ECORRUPT,
-				                "%s/%s: frame %" PRIu64 " at offset %" PRIu64
-				                " fails its checksum, length or index check and is not the "
-				                "torn end of the log (%" PRIu64 " bytes follow it); the WAL is "
-				                "left as it is",
-				                w->dir, name, expect, off, avail64);
+				rc = synod_errf(
+				    errmsg, errmsg_len, SYNOD_ECORRUPT,
+				    "%s/%s: frame %" PRIu64 " at offset %" PRIu64
+				    " fails its checksum, length or index check and is not the "
+				    "torn end of the log (%" PRIu64 " bytes follow it); the WAL is "
+				    "left as it is",
+				    w->dir, name, expect, off, avail64);
 				goto out;
 			}
 			if (ftruncate(fd, (off_t)off) != 0 || wal_sync(w, fd, true) != 0) {
-				rc = synod_errf(errmsg, errmsg_len, SYNOD_EIO,
-				                "%s/%s: cannot cut the torn tail at %" PRIu64 ": %s", w->dir,
-				                name, off, strerror(errno));
+				rc =
+				    synod_errf(errmsg, errmsg_len, SYNOD_EIO,
+				               "%s/%s: cannot cut the torn tail at %" PRIu64 ": %s",
+				               w->dir, name, off, strerror(errno));
 				goto out;
 			}
 			synod_counter_inc(&wal_torn_total);
@@ -523,7 +537,8 @@ static int seg_load(struct synod_wal *w, uint64_t number, bool last, synod_wal_r
 			                w->dir, name, off);
 		} else if (rc != 0) {
 			rc = synod_errf(errmsg, errmsg_len, rc,
-			                "%s/%s: replaying the frame at offset %" PRIu64 " failed: %s",
+			                "%s/%s: replaying the frame at offset %" PRIu64
+			                " failed: %s",
 			                w->dir, name, off, synod_strerror(rc));
 		}
 		if (rc != 0) {
@@ -573,8 +588,8 @@ static int wal_open_dir(struct synod_wal *w, const char *dir, char *errmsg, size
 			if (pfd >= 0) {
 				close(pfd);
 			}
-			return synod_errf(errmsg, errmsg_len, SYNOD_EIO, "%s: cannot sync: %s", parent,
-			                  strerror(e));
+			return synod_errf(errmsg, errmsg_len, SYNOD_EIO, "%s: cannot sync: %s",
+			                  parent, strerror(e));
 		}
 		close(pfd);
 	} else if (errno != EEXIST) {
@@ -593,9 +608,9 @@ static int wal_open_dir(struct synod_wal *w, const char *dir, char *errmsg, size
 	}
 	if (flock(w->lockfd, LOCK_EX | LOCK_NB) != 0) {
 		if (errno == EWOULDBLOCK) {
-			return synod_errf(errmsg, errmsg_len, SYNOD_EEXIST,
-			                  "%s: another process has this WAL open (%s/LOCK is locked)", dir,
-			                  dir);
+			return synod_errf(
+			    errmsg, errmsg_len, SYNOD_EEXIST,
+			    "%s: another process has this WAL open (%s/LOCK is locked)", dir, dir);
 		}
 		return synod_errf(errmsg, errmsg_len, SYNOD_EIO, "%s/LOCK: cannot lock: %s", dir,
 		                  strerror(errno));
@@ -608,7 +623,8 @@ int synod_wal_open(struct synod_wal **out, const char *dir, synod_wal_replay_fn 
 {
 	*out = NULL;
 	if (sodium_init() < 0) {
-		return synod_errf(errmsg, errmsg_len, SYNOD_ECRYPTO, "libsodium failed to initialise");
+		return synod_errf(errmsg, errmsg_len, SYNOD_ECRYPTO,
+		                  "libsodium failed to initialise");
 	}
 	struct synod_wal *w = calloc(1, sizeof *w);
 	uint64_t *segs = calloc(WAL_SEGMENTS_MAX, sizeof *segs);
@@ -625,11 +641,12 @@ int synod_wal_open(struct synod_wal **out, const char *dir, synod_wal_replay_fn 
 		rc = seg_scan(w, errmsg, errmsg_len);
 	}
 	for (uint32_t i = 0; rc == 0 && i < w->seg_count; i++) {
-		rc = seg_load(w, w->segs[i], i + 1 == w->seg_count, replay, ctx, errmsg, errmsg_len);
+		rc =
+		    seg_load(w, w->segs[i], i + 1 == w->seg_count, replay, ctx, errmsg, errmsg_len);
 	}
 	if (rc == 0 && w->fd < 0) {
 		/* no segment yet, or the only one was torn while created */
-		uint64_t next = w->seg_count > 0 ? w->segs[w->seg_count - 1] + 1
+		uint64_t next = w->seg_count > 0  ? w->segs[w->seg_count - 1] + 1
 		                : w->removed != 0 ? w->removed
 		                                  : 1;
 		rc = seg_create(w, next, errmsg, errmsg_len);
@@ -718,7 +735,8 @@ int synod_wal_append(struct synod_wal *w, const struct synod_wal_record *records
 			if (unlinkat(w->dirfd, name, 0) != 0) {
 				synod_counter_inc(&wal_unlink_errors_total);
 				synod_log(SYNOD_LOG_WARN, "wal",
-				          "%s/%s: cannot remove after truncation: %s; kept (it is replayed "
+				          "%s/%s: cannot remove after truncation: %s; kept (it is "
+				          "replayed "
 				          "harmlessly), retried at the next truncation",
 				          w->dir, name, strerror(errno));
 				break;
@@ -728,7 +746,8 @@ int synod_wal_append(struct synod_wal *w, const struct synod_wal_record *records
 			removed++;
 		}
 		if (removed > 0) {
-			memmove(w->segs, w->segs + removed, (w->seg_count - removed) * sizeof *w->segs);
+			memmove(w->segs, w->segs + removed,
+			        (w->seg_count - removed) * sizeof *w->segs);
 			w->seg_count -= removed;
 			if (wal_sync(w, w->dirfd, false) != 0) {
 				return wal_fail(w, "fsync of the directory");
@@ -748,8 +767,7 @@ void synod_wal_stats_get(const struct synod_wal *w, struct synod_wal_stats *st)
 	*st = w->st;
 }
 
-void synod_wal_inject_faults(struct synod_wal *w, int (*fail)(void *ctx, const char *op),
-                             void *ctx)
+void synod_wal_inject_faults(struct synod_wal *w, int (*fail)(void *ctx, const char *op), void *ctx)
 {
 	w->fault = fail;
 	w->fault_ctx = ctx;

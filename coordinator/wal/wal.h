@@ -43,7 +43,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SYNOD_WAL_VERSION 1u
+#define SYNOD_WAL_VERSION              1u
 #define SYNOD_WAL_SEGMENT_HEADER_BYTES 52u
 #define SYNOD_WAL_FRAME_HEADER_BYTES   28u
 /* The largest frame payload: a truncating update re-states a 64 MiB snapshot

@@ -116,6 +116,31 @@ static void expect_frames(const struct seen *s, uint32_t from, uint32_t to)
 	assert_int_equal(s->count, i);
 }
 
+/* Opens dir, checks that it replays frames from..to, closes it. */
+static void reopen_expect(const char *dir, uint32_t from, uint32_t to)
+{
+	struct seen s;
+	struct synod_wal *w = open_ok(dir, &s);
+	expect_frames(&s, from, to);
+	synod_wal_close(w);
+}
+
+/* Opens dir, appends frames from..to (no truncation), closes it. */
+static void write_frames(const char *dir, uint32_t from, uint32_t to)
+{
+	struct synod_wal *w = open_ok(dir, NULL);
+	for (uint32_t k = from; k <= to; k++) {
+		append_frame(w, k, false);
+	}
+	synod_wal_close(w);
+}
+
+static void dir_done(char *dir)
+{
+	rmtree(dir);
+	free(dir);
+}
+
 static char *seg_path(const char *dir, uint64_t n)
 {
 	char *p = malloc(1024);
@@ -173,9 +198,7 @@ static void wal_round_trip(void **state)
 	assert_int_equal(st.torn_repairs, 0);
 	append_frame(w, 21, false);
 	synod_wal_close(w);
-	w = open_ok(dir, &s);
-	expect_frames(&s, 1, 21);
-	synod_wal_close(w);
+	reopen_expect(dir, 1, 21);
 	rmtree(dir);
 	/* a directory that does not exist yet is created (mode 0700) */
 	char sub[600];
@@ -187,9 +210,7 @@ static void wal_round_trip(void **state)
 	struct stat sb;
 	assert_int_equal(stat(sub, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0700);
-	w = open_ok(sub, &s);
-	expect_frames(&s, 1, 1);
-	synod_wal_close(w);
+	reopen_expect(sub, 1, 1);
 	rmtree(sub);
 	rmdir(dir);
 	free(dir);
@@ -218,9 +239,7 @@ static void wal_truncation(void **state)
 	assert_int_equal(st.segments, 1);
 	assert_int_equal(st.truncations, 1);
 	synod_wal_close(w);
-	w = open_ok(dir, &s);
-	expect_frames(&s, 6, 7);
-	synod_wal_close(w);
+	reopen_expect(dir, 6, 7);
 	/* the crash between "new segment durable" and "old ones unlinked" */
 	spit(s1, old, old_len);
 	w = open_ok(dir, &s);
@@ -230,15 +249,12 @@ static void wal_truncation(void **state)
 	assert_int_equal(file_size(s2), -1);
 	assert_true(file_size(s3) > 0);
 	synod_wal_close(w);
-	w = open_ok(dir, &s);
-	expect_frames(&s, 8, 8);
-	synod_wal_close(w);
+	reopen_expect(dir, 8, 8);
 	free(old);
 	free(s1);
 	free(s2);
 	free(s3);
-	rmtree(dir);
-	free(dir);
+	dir_done(dir);
 }
 
 /* The last frame cut at every byte: open replays the frames before it, cuts
@@ -248,16 +264,11 @@ static void wal_torn_tail_every_byte(void **state)
 	(void)state;
 	char *dir = tmpdir();
 	struct seen s;
-	struct synod_wal *w = open_ok(dir, &s);
-	for (uint32_t k = 1; k <= 3; k++) {
-		append_frame(w, k, false);
-	}
-	synod_wal_close(w);
+	write_frames(dir, 1, 3);
+	struct synod_wal *w = NULL;
 	char *s1 = seg_path(dir, 1);
 	long before = file_size(s1);
-	w = open_ok(dir, &s);
-	append_frame(w, 4, false);
-	synod_wal_close(w);
+	write_frames(dir, 4, 4);
 	long full_len = 0;
 	uint8_t *full = slurp(s1, &full_len);
 	for (long cut = before; cut < full_len; cut++) {
@@ -278,8 +289,7 @@ static void wal_torn_tail_every_byte(void **state)
 	}
 	free(full);
 	free(s1);
-	rmtree(dir);
-	free(dir);
+	dir_done(dir);
 }
 
 /* A flipped byte anywhere but the last frame is corruption: open fails,
@@ -289,16 +299,10 @@ static void wal_corruption_refused(void **state)
 	(void)state;
 	char *dir = tmpdir();
 	struct seen s;
-	struct synod_wal *w = open_ok(dir, &s);
-	for (uint32_t k = 1; k <= 5; k++) {
-		append_frame(w, k, false);
-	}
-	synod_wal_close(w);
+	write_frames(dir, 1, 5);
 	char *s1 = seg_path(dir, 1);
 	long last_start = file_size(s1); /* flip bytes in the header and frames 1..5 */
-	w = open_ok(dir, &s);
-	append_frame(w, 6, false);
-	synod_wal_close(w);
+	write_frames(dir, 6, 6);
 	long len = 0;
 	uint8_t *orig = slurp(s1, &len);
 	uint32_t checked = 0;
@@ -314,7 +318,8 @@ static void wal_corruption_refused(void **state)
 		s.fail_at = -1;
 		int rc = synod_wal_open(&w2, dir, on_record, &s, err, sizeof err);
 		if (rc != SYNOD_ECORRUPT) {
-			fail_msg("byte %ld flipped: open gave %s (%s)", at, synod_strerror(rc), err);
+			fail_msg("byte %ld flipped: open gave %s (%s)", at, synod_strerror(rc),
+			         err);
 		}
 		assert_null(w2);
 		assert_non_null(strstr(err, "0000000000000001.wal"));
@@ -328,13 +333,10 @@ static void wal_corruption_refused(void **state)
 	}
 	assert_true(checked > 20);
 	spit(s1, orig, len);
-	w = open_ok(dir, &s);
-	expect_frames(&s, 1, 6);
-	synod_wal_close(w);
+	reopen_expect(dir, 1, 6);
 	free(orig);
 	free(s1);
-	rmtree(dir);
-	free(dir);
+	dir_done(dir);
 }
 
 /* A missing segment in the middle, a duplicated frame, a segment from
@@ -387,20 +389,16 @@ static void wal_structure_refused(void **state)
 	assert_int_equal(synod_wal_open(&w2, dir, NULL, NULL, err, sizeof err), SYNOD_ECORRUPT);
 	assert_non_null(strstr(err, "of this WAL"));
 	unlink(s4);
-	w = open_ok(dir, &s);
-	expect_frames(&s, 3, 3);
-	synod_wal_close(w);
+	reopen_expect(dir, 3, 3);
 	free(bo);
 	free(o4);
-	rmtree(other);
-	free(other);
+	dir_done(other);
 	free(dup);
 	free(b3);
 	free(s3);
 	free(s4);
 	free(s5);
-	rmtree(dir);
-	free(dir);
+	dir_done(dir);
 }
 
 /* A segment torn while being created (shorter than its header) is removed;
@@ -423,9 +421,7 @@ static void wal_torn_segment_and_callback_error(void **state)
 	assert_int_equal(st.torn_repairs, 1);
 	append_frame(w, 3, true); /* creates segment 2 again, properly */
 	synod_wal_close(w);
-	w = open_ok(dir, &s);
-	expect_frames(&s, 3, 3);
-	synod_wal_close(w);
+	reopen_expect(dir, 3, 3);
 	struct synod_wal *w2 = NULL;
 	char err[512] = "";
 	memset(&s, 0, sizeof s);
@@ -433,8 +429,7 @@ static void wal_torn_segment_and_callback_error(void **state)
 	assert_int_equal(synod_wal_open(&w2, dir, on_record, &s, err, sizeof err), SYNOD_EINVAL);
 	assert_non_null(strstr(err, "replaying"));
 	free(s2);
-	rmtree(dir);
-	free(dir);
+	dir_done(dir);
 }
 
 static void wal_lock(void **state)
@@ -449,8 +444,7 @@ static void wal_lock(void **state)
 	synod_wal_close(w);
 	w = open_ok(dir, NULL);
 	synod_wal_close(w);
-	rmtree(dir);
-	free(dir);
+	dir_done(dir);
 }
 
 struct faults {
@@ -493,8 +487,7 @@ static void wal_io_error_fails_for_good(void **state)
 		assert_true(s.count >= frame_records(1));
 		assert_int_equal(s.types[0], 1);
 		synod_wal_close(w);
-		rmtree(dir);
-		free(dir);
+		dir_done(dir);
 	}
 }
 
@@ -505,8 +498,8 @@ static void wal_limits(void **state)
 	struct synod_wal *w = open_ok(dir, NULL);
 	static struct synod_wal_record many[SYNOD_WAL_RECORDS_MAX + 1];
 	assert_int_equal(synod_wal_append(w, many, SYNOD_WAL_RECORDS_MAX + 1, false), SYNOD_ELIMIT);
-	struct synod_wal_record big = {.type = 1, .bytes = NULL,
-	                               .len = (size_t)SYNOD_WAL_FRAME_BYTES_MAX + 1};
+	struct synod_wal_record big = {
+	    .type = 1, .bytes = NULL, .len = (size_t)SYNOD_WAL_FRAME_BYTES_MAX + 1};
 	assert_int_equal(synod_wal_append(w, &big, 1, false), SYNOD_ELIMIT);
 	assert_false(synod_wal_failed(w));
 	struct synod_wal_stats st;
@@ -519,8 +512,7 @@ static void wal_limits(void **state)
 	longdir[sizeof longdir - 1] = '\0';
 	longdir[0] = '/';
 	assert_int_equal(synod_wal_open(&w, longdir, NULL, NULL, err, sizeof err), SYNOD_ELIMIT);
-	rmtree(dir);
-	free(dir);
+	dir_done(dir);
 }
 
 int main(void)
