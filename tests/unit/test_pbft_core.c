@@ -24,6 +24,7 @@ struct h_app {
 	uint64_t seq;
 	uint64_t entries;
 	uint8_t executed[256][32]; /* batch digest per seq, for agreement */
+	uint64_t overdue_until_ms; /* app.overdue says true before this time */
 };
 
 struct h_msg {
@@ -122,6 +123,12 @@ static int h_restore(void *ctx, uint64_t seq, const uint8_t *snap, size_t len)
 	return 0;
 }
 
+static bool h_overdue(void *ctx, uint64_t now_ms)
+{
+	const struct h_app *a = ctx;
+	return now_ms < a->overdue_until_ms;
+}
+
 static void h_node_open(struct harness *h, uint32_t i)
 {
 	struct pbft_config cfg;
@@ -144,6 +151,7 @@ static void h_node_open(struct harness *h, uint32_t i)
 	    (struct pbft_crypto){.ctx = &h->nodes[i], .sign = h_sign, .verify = h_verify_any};
 	cfg.app = (struct pbft_app){.ctx = &h->nodes[i].app,
 	                            .execute = h_execute,
+	                            .overdue = h_overdue,
 	                            .snapshot = h_snapshot,
 	                            .restore = h_restore};
 	char err[256];
@@ -342,6 +350,39 @@ static void pbft_primary_down_view_change(void **state)
 	h_close(&h);
 }
 
+/* app.overdue: a primary that keeps ordering entries, but never what the
+ * app waits for, is replaced; executions do not restart the timer while the
+ * app is overdue. The same traffic with nothing overdue keeps view 0. */
+static void pbft_overdue_replaces_primary(void **state)
+{
+	(void)state;
+	static struct harness h;
+	for (int overdue = 0; overdue <= 1; overdue++) {
+		h_init(&h, 4);
+		for (uint32_t i = 0; i < 4; i++) {
+			h.nodes[i].app.overdue_until_ms = overdue ? h.now_ms + 1500 : 0;
+		}
+		for (uint32_t k = 0; k < 60; k++) { /* an entry every 30 ms for 1.8 s */
+			h_submit(&h, 1 + k % 3, k);
+			h_run(&h, 30);
+		}
+		h_run(&h, 2000);
+		for (uint32_t i = 0; i < 4; i++) {
+			struct pbft_status st;
+			pbft_status_get(h.nodes[i].p, &st);
+			if (overdue) {
+				assert_true(st.view >= 1);
+			} else {
+				assert_int_equal(st.view, 0);
+			}
+			assert_false(st.in_view_change);
+			assert_int_equal(h.nodes[i].app.entries, 60);
+		}
+		assert_agreement(&h);
+		h_close(&h);
+	}
+}
+
 static void pbft_restart_from_records(void **state)
 {
 	(void)state;
@@ -454,6 +495,7 @@ int main(void)
 	    cmocka_unit_test(pbft_orders_entries),
 	    cmocka_unit_test(pbft_same_entry_to_all_ordered_once),
 	    cmocka_unit_test(pbft_primary_down_view_change),
+	    cmocka_unit_test(pbft_overdue_replaces_primary),
 	    cmocka_unit_test(pbft_restart_from_records),
 	    cmocka_unit_test(pbft_cert_verify_rejects),
 	    cmocka_unit_test(pbft_config_rejected),
