@@ -199,6 +199,21 @@ static int wal_fail(struct synod_wal *w, const char *what)
 	return SYNOD_EIO;
 }
 
+/* A failed frame write or sync: besides failing, cut the file back to the
+ * last acknowledged frame (best effort). After a failed fdatasync the kernel
+ * may keep the unwritten pages readable; without the cut, the next open
+ * could replay a frame that was never acknowledged and is not on disk, and
+ * after a power loss find it damaged with later frames behind it. */
+static int wal_fail_frame(struct synod_wal *w, const char *what)
+{
+	int e = errno;
+	if (ftruncate(w->fd, (off_t)w->size) == 0) {
+		(void)fdatasync(w->fd);
+	}
+	errno = e;
+	return wal_fail(w, what);
+}
+
 /* ---- segments ---- */
 
 static void seg_header(uint8_t out[SYNOD_WAL_SEGMENT_HEADER_BYTES], uint64_t number,
@@ -228,6 +243,10 @@ static int seg_create(struct synod_wal *w, uint64_t number, char *errmsg, size_t
 {
 	char name[WAL_NAME_HEX + 5];
 	seg_name(name, number);
+	if (w->seg_count >= WAL_SEGMENTS_MAX) {
+		return synod_errf(errmsg, errmsg_len, SYNOD_ELIMIT, "%s: more than %u segments",
+		                  w->dir, WAL_SEGMENTS_MAX);
+	}
 	int fd = openat(w->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		return synod_errf(errmsg, errmsg_len, SYNOD_EIO, "%s/%s: cannot create: %s", w->dir,
@@ -361,21 +380,38 @@ static int frame_replay(const uint8_t *p, size_t len, synod_wal_replay_fn replay
 	return 0;
 }
 
-/* After a bad frame at off in the last segment (whose bytes [off, size) are
- * in tail): true when a valid frame follows somewhere, i.e. the damage is
- * not a torn write. */
-static bool valid_frame_after(const uint8_t key[WAL_ID_BYTES], const uint8_t *tail, size_t n,
-                              uint64_t want)
+enum after { AFTER_NONE, AFTER_FRAME, AFTER_BUDGET };
+
+/* After a bad frame at the start of tail (the rest of the last segment, n
+ * bytes): is there a valid frame further on? A crash tears only the frame
+ * being written, so any later frame of this WAL (keyed checksum: no bytes a
+ * peer chose can pass) means damage, not a torn write; however many frames
+ * the damage covers. want: the bad frame's index (0: unknown, the first frame
+ * read); a later frame has an index in [want, want + n / header size]. The
+ * checksums tried are bounded (records may repeat header-like bytes): past
+ * the budget the answer is AFTER_BUDGET, and the caller refuses to guess. */
+static enum after valid_frame_after(const uint8_t key[WAL_ID_BYTES], const uint8_t *tail, size_t n,
+                                    uint64_t want)
 {
+	uint64_t lo = want == 0 ? 1 : want;
+	uint64_t hi = want == 0 ? UINT64_MAX : want + n / SYNOD_WAL_FRAME_HEADER_BYTES;
+	uint64_t budget = 8u * (uint64_t)n + (1u << 20);
 	for (size_t y = 1; y + SYNOD_WAL_FRAME_HEADER_BYTES <= n; y++) {
 		uint64_t index = be64(tail + y + 4);
+		uint32_t len = be32(tail + y);
 		size_t total;
-		if (index >= want && index <= want + 1 &&
-		    frame_valid(key, tail + y, n - y, &total)) {
-			return true;
+		if (index < lo || index > hi || len > n - y - SYNOD_WAL_FRAME_HEADER_BYTES) {
+			continue;
+		}
+		if (budget < (uint64_t)len + SYNOD_WAL_FRAME_HEADER_BYTES) {
+			return AFTER_BUDGET;
+		}
+		budget -= (uint64_t)len + SYNOD_WAL_FRAME_HEADER_BYTES;
+		if (frame_valid(key, tail + y, n - y, &total)) {
+			return AFTER_FRAME;
 		}
 	}
-	return false;
+	return AFTER_NONE;
 }
 
 /* Reads and replays one segment. last: it is the active segment, where a torn
@@ -397,7 +433,7 @@ static int seg_load(struct synod_wal *w, uint64_t number, bool last, synod_wal_r
 	}
 	uint64_t size = (uint64_t)sb.st_size;
 	int rc = 0;
-	uint8_t h[SYNOD_WAL_SEGMENT_HEADER_BYTES], want[SYNOD_WAL_SEGMENT_HEADER_BYTES];
+	uint8_t h[SYNOD_WAL_SEGMENT_HEADER_BYTES] = {0}, want[SYNOD_WAL_SEGMENT_HEADER_BYTES];
 	int got = pread_all(fd, h, sizeof h, 0);
 	if (got < 0) {
 		rc = synod_errf(errmsg, errmsg_len, SYNOD_EIO, "%s/%s: cannot read: %s", w->dir,
@@ -407,8 +443,12 @@ static int seg_load(struct synod_wal *w, uint64_t number, bool last, synod_wal_r
 	/* the first segment read gives the WAL's id; every other must carry it */
 	seg_header(want, number, w->have_id ? w->id : h + 20);
 	if (got == 1 || memcmp(h, want, sizeof h) != 0) {
-		if (last && size <= sizeof h) {
-			/* Torn while being created: it never held a frame. */
+		static const uint8_t zero[SYNOD_WAL_SEGMENT_HEADER_BYTES] = {0};
+		if (last &&
+		    (size < sizeof h || (size == sizeof h && memcmp(h, zero, sizeof h) == 0))) {
+			/* Torn while being created (short, or its size durable before
+			 * its bytes): it never held a frame. A whole header that fails
+			 * its checks is corruption, below. */
 			close(fd);
 			synod_counter_inc(&wal_torn_total);
 			synod_log(SYNOD_LOG_WARN, "wal",
@@ -494,19 +534,27 @@ static int seg_load(struct synod_wal *w, uint64_t number, bool last, synod_wal_r
 					goto out;
 				}
 			}
+			enum after after = AFTER_NONE;
 			if (torn) {
-				torn = !valid_frame_after(w->id, w->buf, avail,
-				                          expect == 0 ? 1 : expect);
+				after = valid_frame_after(w->id, w->buf, avail, expect);
+				torn = after == AFTER_NONE;
 			}
 			if (!torn) {
 				synod_counter_inc(&wal_corrupt_total);
-				rc = synod_errf(
-				    errmsg, errmsg_len, SYNOD_ECORRUPT,
-				    "%s/%s: frame %" PRIu64 " at offset %" PRIu64
-				    " fails its checksum, length or index check and is not the "
-				    "torn end of the log (%" PRIu64 " bytes follow it); the WAL is "
-				    "left as it is",
-				    w->dir, name, expect, off, avail64);
+				rc = synod_errf(errmsg, errmsg_len, SYNOD_ECORRUPT,
+				                "%s/%s: the frame at offset %" PRIu64
+				                " fails its checksum or length check and is not "
+				                "the torn end of "
+				                "the log (%" PRIu64
+				                " bytes follow it%s); the WAL is left as it is",
+				                w->dir, name, off, avail64,
+				                after == AFTER_FRAME
+				                    ? ", with a valid frame among them"
+				                : after == AFTER_BUDGET
+				                    ? ", too many frame-like headers to rule "
+				                      "out a valid frame among them"
+				                    : ", which is not the last segment or more "
+				                      "than one frame could leave");
 				goto out;
 			}
 			if (ftruncate(fd, (off_t)off) != 0 || wal_sync(w, fd, true) != 0) {
@@ -570,32 +618,36 @@ static int wal_open_dir(struct synod_wal *w, const char *dir, char *errmsg, size
 		                  dir, SYNOD_WAL_PATH_MAX - 1u);
 	}
 	snprintf(w->dir, sizeof w->dir, "%s", dir);
-	if (mkdir(dir, 0700) == 0) {
-		/* the new directory's own entry must be durable too */
-		char parent[SYNOD_WAL_PATH_MAX];
-		snprintf(parent, sizeof parent, "%s", dir);
-		char *slash = strrchr(parent, '/');
-		if (slash == parent) {
-			slash[1] = '\0';
-		} else if (slash != NULL) {
-			*slash = '\0';
-		} else {
-			snprintf(parent, sizeof parent, ".");
-		}
-		int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (pfd < 0 || wal_sync(w, pfd, false) != 0) {
-			int e = errno;
-			if (pfd >= 0) {
-				close(pfd);
-			}
-			return synod_errf(errmsg, errmsg_len, SYNOD_EIO, "%s: cannot sync: %s",
-			                  parent, strerror(e));
-		}
-		close(pfd);
-	} else if (errno != EEXIST) {
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		return synod_errf(errmsg, errmsg_len, SYNOD_EIO, "%s: cannot create: %s", dir,
 		                  strerror(errno));
 	}
+	/* The directory's own entry must be durable too, also when an earlier
+	 * run created it and crashed before syncing its parent: every open. */
+	char parent[SYNOD_WAL_PATH_MAX];
+	snprintf(parent, sizeof parent, "%s", dir);
+	size_t plen = strlen(parent);
+	while (plen > 1 && parent[plen - 1] == '/') {
+		parent[--plen] = '\0';
+	}
+	char *slash = strrchr(parent, '/');
+	if (slash == parent) {
+		slash[1] = '\0';
+	} else if (slash != NULL) {
+		*slash = '\0';
+	} else {
+		snprintf(parent, sizeof parent, ".");
+	}
+	int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (pfd < 0 || wal_sync(w, pfd, false) != 0) {
+		int e = errno;
+		if (pfd >= 0) {
+			close(pfd);
+		}
+		return synod_errf(errmsg, errmsg_len, SYNOD_EIO, "%s: cannot sync: %s", parent,
+		                  strerror(e));
+	}
+	close(pfd);
 	w->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (w->dirfd < 0) {
 		return synod_errf(errmsg, errmsg_len, SYNOD_EIO, "%s: cannot open: %s", dir,
@@ -712,10 +764,10 @@ int synod_wal_append(struct synod_wal *w, const struct synod_wal_record *records
 		}
 	}
 	if (pwrite_all(w, w->fd, w->buf, total, w->size) != 0) {
-		return wal_fail(w, "write");
+		return wal_fail_frame(w, "write");
 	}
 	if (wal_sync(w, w->fd, true) != 0) {
-		return wal_fail(w, "fdatasync");
+		return wal_fail_frame(w, "fdatasync");
 	}
 	w->size += total;
 	w->st.bytes += total;
@@ -725,7 +777,8 @@ int synod_wal_append(struct synod_wal *w, const struct synod_wal_record *records
 	if (truncate_before) {
 		w->st.truncations++;
 		/* The new frame is durable: the older segments may go, oldest first,
-		 * so a crash midway leaves a consecutive run. */
+		 * each removal synced before the next (POSIX does not order unlinks
+		 * within one directory sync), so a crash leaves a consecutive run. */
 		uint32_t removed = 0;
 		for (uint32_t i = 0; i < old; i++) {
 			char name[WAL_NAME_HEX + 5];
@@ -744,14 +797,17 @@ int synod_wal_append(struct synod_wal *w, const struct synod_wal_record *records
 			w->st.bytes -= (uint64_t)sz;
 			w->st.segments--;
 			removed++;
+			if (wal_sync(w, w->dirfd, false) != 0) {
+				memmove(w->segs, w->segs + removed,
+				        (w->seg_count - removed) * sizeof *w->segs);
+				w->seg_count -= removed;
+				return wal_fail(w, "fsync of the directory");
+			}
 		}
 		if (removed > 0) {
 			memmove(w->segs, w->segs + removed,
 			        (w->seg_count - removed) * sizeof *w->segs);
 			w->seg_count -= removed;
-			if (wal_sync(w, w->dirfd, false) != 0) {
-				return wal_fail(w, "fsync of the directory");
-			}
 		}
 	}
 	return 0;
