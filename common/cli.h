@@ -14,5 +14,6 @@ struct synod_cli_command {
 int synod_cli_keygen(int argc, char **argv);
 int synod_cli_pubkey(int argc, char **argv);
 int synod_cli_verify(int argc, char **argv);
+int synod_cli_cluster(int argc, char **argv);
 
 #endif

@@ -9,6 +9,9 @@ static const struct synod_cli_command cli_commands[] = {
      "create an Ed25519 key at file:PATH or inside a PKCS#11 token (pkcs11:...)", synod_cli_keygen},
     {"pubkey", "synod pubkey URI", "print the public key (hex) of the key at URI",
      synod_cli_pubkey},
+    {"cluster", "synod cluster init --policy P --out C (--replica N=KEY)... (--seat N=KEY)...",
+     "write cluster.json from public keys or signer URIs; 'synod cluster show C' checks one",
+     synod_cli_cluster},
     {"verify", "synod verify BUNDLE|- --cluster CLUSTER.json [--quiet]",
      "check an evidence bundle offline; lists every failed check", synod_cli_verify},
 };

@@ -130,6 +130,16 @@ SYNOD_WUR int synod_cluster_parse(struct synod_cluster *c, const char *json, siz
 /* Checks a cluster built in code (same rules). */
 SYNOD_WUR int synod_cluster_check(const struct synod_cluster *c, char *errmsg, size_t errmsg_len);
 
+/* Writes cluster.json text for c (checked first) into out (cap bytes, with
+ * NUL; *len without): one member per line, the policy canonical. Names
+ * (NULL: "replica-N" / "seat-N") are 1..63 characters of [A-Za-z0-9._-].
+ * Errors: SYNOD_ECONFIG (naming the field), SYNOD_ELIMIT (cap too small; 16
+ * KiB always suffices). */
+#define SYNOD_CLUSTER_JSON_BYTES_MAX 16384u
+SYNOD_WUR int synod_cluster_format(const struct synod_cluster *c, const char *const *replica_names,
+                                   const char *const *seat_names, char *out, size_t cap,
+                                   size_t *len, char *errmsg, size_t errmsg_len);
+
 /* SHA-256 of the canonical JSON [{"pubkey":"<hex>","seat":N},...] of the
  * seats in eligible (bit i = seat i), ascending: the voter-set hash. */
 void synod_voter_set_hash(uint8_t out[SYNOD_HASH_BYTES], const struct synod_cluster *c,

@@ -3,6 +3,7 @@
 #include "common/assert.h"
 #include "common/hash.h"
 #include "common/json.h"
+#include "common/wire.h"
 #include "coordinator/app/internal.h"
 
 #include <inttypes.h>
@@ -411,6 +412,17 @@ int synod_cluster_check(const struct synod_cluster *cl, char *errmsg, size_t err
 		                  "cluster: key \"replicas\": %u replicas is not 3f+1 within 4..%u",
 		                  cl->replicas, SYNOD_APP_REPLICAS_MAX);
 	}
+	for (uint32_t i = 0; i < cl->replicas; i++) {
+		for (uint32_t j = 0; j < i; j++) {
+			if (memcmp(cl->replica_keys[i], cl->replica_keys[j], SYNOD_PUBKEY_BYTES) ==
+			    0) {
+				return synod_errf(errmsg, errmsg_len, SYNOD_ECONFIG,
+				                  "cluster: key \"replicas[%u].pubkey\": repeats "
+				                  "replicas[%u].pubkey",
+				                  i, j);
+			}
+		}
+	}
 	for (uint32_t i = 0; i < cl->policy.seats; i++) {
 		for (uint32_t j = 0; j < i; j++) {
 			if (memcmp(cl->seat_keys[i], cl->seat_keys[j], SYNOD_PUBKEY_BYTES) == 0) {
@@ -421,6 +433,95 @@ int synod_cluster_check(const struct synod_cluster *cl, char *errmsg, size_t err
 			}
 		}
 	}
+	return 0;
+}
+
+static bool cluster_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n >= 64) {
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char ch = name[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-')) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Appends the members of one array ("replicas" or "seats"). */
+static int cluster_format_members(struct synod_wbuf *w, const char *array, uint32_t count,
+                                  const uint8_t (*keys)[SYNOD_PUBKEY_BYTES],
+                                  const char *const *names, const char *prefix, char *errmsg,
+                                  size_t errmsg_len)
+{
+	char line[160];
+	for (uint32_t i = 0; i < count; i++) {
+		char dflt[32], hex[SYNOD_HEX_LEN(SYNOD_PUBKEY_BYTES)];
+		snprintf(dflt, sizeof dflt, "%s-%u", prefix, i);
+		const char *name = names != NULL ? names[i] : dflt;
+		if (name == NULL || !cluster_name_ok(name)) {
+			return synod_errf(
+			    errmsg, errmsg_len, SYNOD_ECONFIG,
+			    "cluster: key \"%s[%u].name\": \"%s\" is not 1..63 characters "
+			    "of A-Z a-z 0-9 . _ -",
+			    array, i, name != NULL ? name : "(none)");
+		}
+		app_hex(hex, keys[i], SYNOD_PUBKEY_BYTES);
+		int n =
+		    snprintf(line, sizeof line, "%s\n    {\"name\": \"%s\", \"pubkey\": \"%s\"}",
+		             i > 0 ? "," : "", name, hex);
+		SYNOD_ASSERT(n > 0 && (size_t)n < sizeof line);
+		synod_wbuf_bytes(w, line, (size_t)n);
+	}
+	return 0;
+}
+
+int synod_cluster_format(const struct synod_cluster *c, const char *const *replica_names,
+                         const char *const *seat_names, char *out, size_t cap, size_t *len,
+                         char *errmsg, size_t errmsg_len)
+{
+	int rc = synod_cluster_check(c, errmsg, errmsg_len);
+	if (rc != 0) {
+		return rc;
+	}
+	char policy[1024], hex[SYNOD_HEX_LEN(SYNOD_CLUSTER_ID_BYTES)], head[128];
+	size_t plen = 0;
+	rc = synod_policy_canonical(&c->policy, policy, sizeof policy, &plen);
+	if (rc != 0) {
+		return synod_errf(errmsg, errmsg_len, rc, "cluster: the policy does not fit");
+	}
+	app_hex(hex, c->cluster_id, SYNOD_CLUSTER_ID_BYTES);
+	struct synod_wbuf w;
+	synod_wbuf_init(&w, (uint8_t *)out, cap > 0 ? cap - 1 : 0);
+	int n = snprintf(head, sizeof head, "{\n  \"cluster_id\": \"%s\",\n  \"replicas\": [", hex);
+	synod_wbuf_bytes(&w, head, (size_t)n);
+	rc = cluster_format_members(&w, "replicas", c->replicas,
+	                            (const uint8_t(*)[SYNOD_PUBKEY_BYTES])c->replica_keys,
+	                            replica_names, "replica", errmsg, errmsg_len);
+	if (rc == 0) {
+		static const char mid[] = "\n  ],\n  \"seats\": [";
+		synod_wbuf_bytes(&w, mid, sizeof mid - 1);
+		rc = cluster_format_members(&w, "seats", c->policy.seats,
+		                            (const uint8_t(*)[SYNOD_PUBKEY_BYTES])c->seat_keys,
+		                            seat_names, "seat", errmsg, errmsg_len);
+	}
+	if (rc != 0) {
+		return rc;
+	}
+	static const char tail[] = "\n  ],\n  \"policy\": ";
+	synod_wbuf_bytes(&w, tail, sizeof tail - 1);
+	synod_wbuf_bytes(&w, policy, plen);
+	synod_wbuf_bytes(&w, "\n}\n", 3);
+	if (w.err != 0) {
+		return synod_errf(errmsg, errmsg_len, SYNOD_ELIMIT,
+		                  "cluster: the text does not fit in %zu bytes", cap);
+	}
+	out[w.len] = '\0';
+	*len = w.len;
 	return 0;
 }
 

@@ -248,31 +248,11 @@ static inline char *fx_bundle(struct fx *f, const uint8_t id[SYNOD_HASH_BYTES], 
 /* Writes cluster.json text for the kit's cluster (seats named seat-N). */
 static inline size_t fx_cluster_json(const struct synod_testkit *k, char *out, size_t cap)
 {
-	char hex[65], policy[1024];
-	size_t plen = 0, n = 0;
-	assert_int_equal(synod_policy_canonical(&k->cluster.policy, policy, sizeof policy, &plen),
-	                 0);
-	assert_int_equal(synod_hex_encode(hex, sizeof hex, k->cluster.cluster_id, 32), 0);
-	n += (size_t)snprintf(out + n, cap - n, "{\n  \"cluster_id\": \"%s\",\n  \"replicas\": [",
-	                      hex);
-	for (uint32_t i = 0; i < k->cluster.replicas; i++) {
-		assert_int_equal(synod_hex_encode(hex, sizeof hex, k->cluster.replica_keys[i], 32),
-		                 0);
-		n += (size_t)snprintf(out + n, cap - n,
-		                      "%s\n    {\"name\": \"replica-%u\", "
-		                      "\"pubkey\": \"%s\"}",
-		                      i ? "," : "", i, hex);
+	size_t n = 0;
+	char err[256] = "";
+	if (synod_cluster_format(&k->cluster, NULL, NULL, out, cap, &n, err, sizeof err) != 0) {
+		fail_msg("synod_cluster_format: %s", err);
 	}
-	n += (size_t)snprintf(out + n, cap - n, "\n  ],\n  \"seats\": [");
-	for (uint32_t i = 0; i < k->cluster.policy.seats; i++) {
-		assert_int_equal(synod_hex_encode(hex, sizeof hex, k->cluster.seat_keys[i], 32), 0);
-		n += (size_t)snprintf(out + n, cap - n,
-		                      "%s\n    {\"name\": \"seat-%u\", "
-		                      "\"pubkey\": \"%s\"}",
-		                      i ? "," : "", i, hex);
-	}
-	n += (size_t)snprintf(out + n, cap - n, "\n  ],\n  \"policy\": %s\n}\n", policy);
-	assert_true(n < cap);
 	return n;
 }
 
