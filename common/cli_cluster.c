@@ -26,7 +26,7 @@
 	"                          (--replica NAME=KEY)... (--seat NAME=KEY)...\n"                 \
 	"                          [--members-file FILE] [--cluster-id HEX] [--force]\n"           \
 	"       synod cluster show CLUSTER.json\n"                                                 \
-	"  KEY: a public key (64 hex characters) or a signer URI (file:PATH, pkcs11:...)\n"         \
+	"  KEY: a public key (64 hex characters) or a signer URI (file:PATH, pkcs11:...)\n"        \
 	"  --members-file: lines \"replica NAME KEY\" or \"seat NAME KEY\" (# comments)\n"         \
 	"  replicas: 3f+1 (4, 7, 10, 13, 16); seats: as many as the policy says, in order\n"       \
 	"  --cluster-id: 64 hex characters (default: 32 random bytes)\n"
@@ -182,15 +182,15 @@ static int cli_cluster_parse(int argc, char **argv, struct cli_cluster_args *a)
 			a->force = true;
 			continue;
 		}
-		static const char *const with_value[] = {"--policy",     "--out",     "--cluster-id",
-		                                         "--members-file", "--replica", "--seat"};
+		static const char *const with_value[] = {
+		    "--policy", "--out", "--cluster-id", "--members-file", "--replica", "--seat"};
 		size_t k = 0;
 		while (k < 6 && strcmp(arg, with_value[k]) != 0) {
 			k++;
 		}
 		if (k == 6) {
-			return cli_cluster_usage(arg[0] == '-' ? "unknown option" : "unexpected argument",
-			                         arg);
+			return cli_cluster_usage(
+			    arg[0] == '-' ? "unknown option" : "unexpected argument", arg);
 		}
 		if (i + 1 >= argc || argv[i + 1][0] == '\0') {
 			return cli_cluster_usage("a value is missing after", arg);
@@ -287,8 +287,8 @@ static int cli_cluster_init(int argc, char **argv)
 		goto out;
 	}
 	if (a->seat_count != c->policy.seats) {
-		fprintf(stderr, "synod cluster: %u seats given, the policy %s has %u\n", a->seat_count,
-		        a->policy, c->policy.seats);
+		fprintf(stderr, "synod cluster: %u seats given, the policy %s has %u\n",
+		        a->seat_count, a->policy, c->policy.seats);
 		goto out;
 	}
 	if (a->cluster_id == NULL) {
@@ -326,8 +326,8 @@ static int cli_cluster_init(int argc, char **argv)
 		char hex[SYNOD_HEX_LEN(32)];
 		printf("wrote %s: cluster %s, %u replicas (f=%u), %u seats, threshold %u, "
 		       "policy %s\n",
-		       a->out, cli_hex32(hex, c->cluster_id), c->replicas, (c->replicas - 1) / 3, c->policy.seats,
-		       c->policy.threshold, c->policy.id);
+		       a->out, cli_hex32(hex, c->cluster_id), c->replicas, (c->replicas - 1) / 3,
+		       c->policy.seats, c->policy.threshold, c->policy.id);
 	}
 out:
 	free(a);
