@@ -6,30 +6,10 @@
 #   bash tests/cli/cluster.sh BUILD_DIR
 set -euo pipefail
 
-build=$(cd "${1:?usage: cluster.sh BUILD_DIR}" && pwd)
-src=$(cd "$(dirname "$0")/../.." && pwd)
-synod=$build/synod
+# shellcheck source=tests/cli/lib.bash
+. "$(dirname "$0")/lib.bash"
+cli_setup cluster "${1:-}"
 policy=$src/policies/default.json
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/synod-test-cluster.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-printf 'leak:libsofthsm2.so\nleak:libcrypto.so\n' >"$tmp/lsan.supp"
-export LSAN_OPTIONS="suppressions=$tmp/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
-
-fail() {
-	echo "FAIL: $*" >&2
-	for f in out err; do
-		[ -s "$tmp/$f" ] && sed "s/^/  $f: /" "$tmp/$f" >&2
-	done
-	exit 1
-}
-run() {
-	set +e
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-	set -e
-}
-expect_rc() { [ "$rc" -eq "$1" ] || fail "$2: exit $rc, want $1"; }
-expect_err() { grep -qF -- "$1" "$tmp/err" || fail "$2: stderr lacks \"$1\""; }
 
 # 4 replica keys (file signers) and 33 seats: 31 as hex public keys, one as a
 # file URI, one inside a SoftHSM2 token when SoftHSM2 is installed.

@@ -4,35 +4,9 @@
 #   bash tests/cli/keys.sh BUILD_DIR
 set -euo pipefail
 
-build=$(cd "${1:?usage: keys.sh BUILD_DIR}" && pwd)
-synod=$build/synod
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/synod-test-keys.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-
-# SoftHSM 2.6.1 leaks ~37 bytes per EdDSA C_SignInit (fixed upstream in
-# SoftHSMv2 #858/#863); keep LeakSanitizer builds from failing on it.
-printf 'leak:libsofthsm2.so\nleak:libcrypto.so\n' >"$tmp/lsan.supp"
-export LSAN_OPTIONS="suppressions=$tmp/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
-
-fail() {
-	echo "FAIL: $*" >&2
-	for f in out err; do
-		[ -s "$tmp/$f" ] && sed "s/^/  $f: /" "$tmp/$f" >&2
-	done
-	exit 1
-}
-
-# run CMD...: runs it with stdout/stderr in $tmp/out and $tmp/err, sets $rc.
-run() {
-	set +e
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-	set -e
-}
-
-expect_rc() { # WANT, description
-	[ "$rc" -eq "$1" ] || fail "$2: exit $rc, want $1"
-}
+# shellcheck source=tests/cli/lib.bash
+. "$(dirname "$0")/lib.bash"
+cli_setup keys "${1:-}"
 
 is_pubkey_hex() {
 	[[ $1 =~ ^[0-9a-f]{64}$ ]]

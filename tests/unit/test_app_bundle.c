@@ -542,26 +542,21 @@ static void bundle_certificates_checked(void **state)
 /* An injected certificate check (the simulator's) replaces the Ed25519 one,
  * and only that: a table that refuses every signature fails the certificates,
  * one that counts calls sees one per certificate signature. */
-static int counting_verify(void *ctx, const uint8_t sig[PBFT_SIG_BYTES], const uint8_t *msg,
-                           size_t len, const uint8_t pk[32])
-{
-	(void)sig;
-	(void)msg;
-	(void)len;
-	(void)pk;
-	(*(unsigned *)ctx)++;
-	return 0;
-}
+struct fake_verify {
+	unsigned calls;
+	int answer;
+};
 
-static int refusing_verify(void *ctx, const uint8_t sig[PBFT_SIG_BYTES], const uint8_t *msg,
-                           size_t len, const uint8_t pk[32])
+static int fake_verify(void *ctx, const uint8_t sig[PBFT_SIG_BYTES], const uint8_t *msg, size_t len,
+                       const uint8_t pk[32])
 {
-	(void)ctx;
+	struct fake_verify *fv = ctx;
 	(void)sig;
 	(void)msg;
 	(void)len;
 	(void)pk;
-	return SYNOD_EBADSIG;
+	fv->calls++;
+	return fv->answer;
 }
 
 static void bundle_injected_cert_crypto(void **state)
@@ -572,12 +567,12 @@ static void bundle_injected_cert_crypto(void **state)
 	size_t len = 0;
 	char *b = fx_bundle(f, s.b, &len);
 	struct synod_bundle_summary sum;
-	unsigned calls = 0;
-	struct pbft_crypto count = {.ctx = &calls, .verify = counting_verify};
+	struct fake_verify yes = {0, 0}, no = {0, SYNOD_EBADSIG};
+	struct pbft_crypto count = {.ctx = &yes, .verify = fake_verify};
 	assert_int_equal(
 	    synod_bundle_verify_with(b, len, &f->kit.cluster, &count, &sum, NULL, NULL), 0);
-	assert_true(calls >= 3u * sum.batches);
-	struct pbft_crypto refuse = {.verify = refusing_verify};
+	assert_true(yes.calls >= 3u * sum.batches);
+	struct pbft_crypto refuse = {.ctx = &no, .verify = fake_verify};
 	struct fx_report rep;
 	memset(&rep, 0, sizeof rep);
 	assert_int_not_equal(

@@ -424,81 +424,69 @@ static void pbft_overdue_replaces_primary(void **state)
 	}
 }
 
-static void pbft_restart_from_records(void **state)
+/* Orders `first` entries, closes replica 2 and reopens it from its records
+ * alone (in memory, or through real WAL files: every update one frame,
+ * checkpoints truncating the WAL to a segment or two); it must have the state
+ * it had and order `more` entries with the others. */
+static void restart_check(bool with_wal, uint32_t first, uint32_t more)
 {
-	(void)state;
 	static struct harness h;
-	h_init(&h, 4);
-	for (uint32_t k = 0; k < 13; k++) {
+	h_init_ex(&h, 4, with_wal);
+	for (uint32_t k = 0; k < first; k++) {
 		h_submit(&h, k % 4, k);
 		h_run(&h, 5);
 	}
 	h_run(&h, 100);
 	struct h_node *nd = &h.nodes[2];
-	uint64_t entries = nd->app.entries;
+	assert_int_equal(nd->app.entries, first);
 	uint8_t before[32];
 	memcpy(before, nd->app.state, 32);
 	pbft_close(nd->p);
+	if (with_wal) {
+		struct synod_wal_stats ws;
+		synod_wal_stats_get(nd->wal, &ws);
+		assert_true(ws.truncations >= first / 8); /* a checkpoint every 4 seqs */
+		assert_true(ws.segments <= 2);
+		synod_wal_close(nd->wal);
+		nd->wal = NULL;
+	}
 	memset(&nd->app, 0, sizeof nd->app);
 	h_node_open(&h, 2);
-	for (uint32_t r = 0; r < nd->disk_count; r++) {
-		assert_int_equal(
-		    pbft_restore(nd->p, nd->disk[r].type, nd->disk[r].bytes, nd->disk[r].len), 0);
+	if (with_wal) {
+		h_wal_open(nd, nd->p);
+	} else {
+		for (uint32_t r = 0; r < nd->disk_count; r++) {
+			assert_int_equal(pbft_restore(nd->p, nd->disk[r].type, nd->disk[r].bytes,
+			                              nd->disk[r].len),
+			                 0);
+		}
 	}
 	struct pbft_event ev = {.type = PBFT_EV_START, .now_ms = h.now_ms};
 	h_step(&h, 2, &ev);
-	assert_int_equal(nd->app.entries, entries);
+	assert_int_equal(nd->app.entries, first);
 	assert_memory_equal(nd->app.state, before, 32);
-	h_submit(&h, 2, 100);
-	h_run(&h, 200);
-	for (uint32_t i = 0; i < 4; i++) {
-		assert_int_equal(h.nodes[i].app.entries, 14);
-	}
-	h_close(&h);
-}
-
-/* The same through real files: every update one WAL frame, checkpoints
- * truncating the WAL to a segment or two; a replica closed and reopened from
- * its WAL alone has the state it had and goes on with the others. */
-static void pbft_restart_from_wal(void **state)
-{
-	(void)state;
-	static struct harness h;
-	h_init_ex(&h, 4, true);
-	for (uint32_t k = 0; k < 41; k++) {
-		h_submit(&h, k % 4, k);
-		h_run(&h, 5);
-	}
-	h_run(&h, 100);
-	struct h_node *nd = &h.nodes[2];
-	uint64_t entries = nd->app.entries;
-	assert_int_equal(entries, 41);
-	uint8_t before[32];
-	memcpy(before, nd->app.state, 32);
-	struct synod_wal_stats ws;
-	synod_wal_stats_get(nd->wal, &ws);
-	assert_true(ws.truncations >= 5); /* a checkpoint every 4 seqs */
-	assert_true(ws.segments <= 2);
-	pbft_close(nd->p);
-	synod_wal_close(nd->wal);
-	nd->wal = NULL;
-	memset(&nd->app, 0, sizeof nd->app);
-	h_node_open(&h, 2);
-	h_wal_open(nd, nd->p);
-	struct pbft_event ev = {.type = PBFT_EV_START, .now_ms = h.now_ms};
-	h_step(&h, 2, &ev);
-	assert_int_equal(nd->app.entries, entries);
-	assert_memory_equal(nd->app.state, before, 32);
-	for (uint32_t k = 100; k < 110; k++) {
-		h_submit(&h, 2, k);
+	for (uint32_t k = 0; k < more; k++) {
+		h_submit(&h, 2, 1000 + k);
 		h_run(&h, 5);
 	}
 	h_run(&h, 300);
 	for (uint32_t i = 0; i < 4; i++) {
-		assert_int_equal(h.nodes[i].app.entries, 51);
+		assert_int_equal(h.nodes[i].app.entries, first + more);
 	}
 	assert_agreement(&h);
 	h_close(&h);
+}
+
+static void pbft_restart_from_records(void **state)
+{
+	(void)state;
+	restart_check(false, 13, 1);
+}
+
+static void pbft_restart_from_wal(void **state)
+{
+	(void)state;
+	restart_check(true, 41, 10);
 }
 
 static void pbft_cert_verify_rejects(void **state)
