@@ -109,7 +109,7 @@ static uint32_t fw_segments(const char *dir, char names[][32], uint32_t cap)
 	while ((e = readdir(d)) != NULL && n < cap) {
 		size_t l = strlen(e->d_name);
 		if (l == 20 && strcmp(e->d_name + 16, ".wal") == 0) {
-			snprintf(names[n++], 32, "%s", e->d_name);
+			memcpy(names[n++], e->d_name, 21); /* 20 characters and the NUL */
 		}
 	}
 	closedir(d);
