@@ -103,6 +103,16 @@ static void stability_check(struct pbft *p, uint64_t seq, const uint8_t digest[3
 	pbft_fetch_send(p);
 }
 
+void pbft_snapshot_digest(const struct pbft *p, const uint8_t *snap, size_t len,
+                          uint8_t out[PBFT_DIGEST_BYTES])
+{
+	if (p->cfg.app.digest != NULL) {
+		p->cfg.app.digest(p->cfg.app.ctx, snap, len, out);
+	} else {
+		synod_sha256(out, snap, len);
+	}
+}
+
 void pbft_checkpoint_take(struct pbft *p, uint64_t seq)
 {
 	struct pbft_own_checkpoint *own = own_checkpoint_alloc(p, seq);
@@ -117,7 +127,7 @@ void pbft_checkpoint_take(struct pbft *p, uint64_t seq)
 		return;
 	}
 	own->snapshot_len = (uint32_t)len;
-	synod_sha256(own->digest, own->snapshot, len);
+	pbft_snapshot_digest(p, own->snapshot, len, own->digest);
 	struct pbft_core c = {.type = PBFT_MSG_CHECKPOINT, .view = p->view, .seq = seq};
 	memcpy(c.digest, own->digest, PBFT_DIGEST_BYTES);
 	pbft_core_sign(p, &c);
@@ -157,6 +167,24 @@ int pbft_on_checkpoint(struct pbft *p, const struct pbft_msg *m)
 	peer_checkpoint_store(p, c);
 	stability_check(p, c->seq, c->digest);
 	lag_check(p);
+	return 0;
+}
+
+int pbft_stable_checkpoint_get(const struct pbft *p, uint64_t *seq, uint8_t *cores, uint32_t cap,
+                               uint32_t *count)
+{
+	*seq = p->h;
+	*count = 0;
+	if (p->h == 0) {
+		return 0;
+	}
+	if (p->stable_proof_count > cap) {
+		return SYNOD_ELIMIT;
+	}
+	for (uint32_t i = 0; i < p->stable_proof_count; i++) {
+		pbft_core_encode(&p->stable_proof[i], cores + (size_t)i * PBFT_CORE_BYTES);
+	}
+	*count = p->stable_proof_count;
 	return 0;
 }
 

@@ -160,14 +160,17 @@ void pbft_execute_ready(struct pbft *p)
 	}
 }
 
-int pbft_cert_verify(const struct pbft_crypto *crypto, uint32_t replicas,
-                     const uint8_t (*pubkeys)[32], uint64_t seq,
-                     const uint8_t digest[PBFT_DIGEST_BYTES], const uint8_t *cert,
-                     uint32_t cert_count, char *errmsg, size_t errmsg_len)
+/* 2f+1 signed cores of one type for (seq, digest) from distinct replicas; a
+ * commit certificate's also from one view. */
+static int cert_verify(enum pbft_msg_type type, const struct pbft_crypto *crypto, uint32_t replicas,
+                       const uint8_t (*pubkeys)[32], uint64_t seq,
+                       const uint8_t digest[PBFT_DIGEST_BYTES], const uint8_t *cert,
+                       uint32_t cert_count, char *errmsg, size_t errmsg_len)
 {
+	const char *name = type == PBFT_MSG_COMMIT ? "COMMIT" : "CHECKPOINT";
 	if (replicas < 4 || replicas > PBFT_REPLICAS_MAX || cert_count > replicas) {
-		snprintf(errmsg, errmsg_len, "certificate holds %u COMMITs for %u replicas",
-		         cert_count, replicas);
+		snprintf(errmsg, errmsg_len, "certificate holds %u %ss for %u replicas", cert_count,
+		         name, replicas);
 		return SYNOD_ECERT;
 	}
 	bool seen[PBFT_REPLICAS_MAX] = {false};
@@ -179,13 +182,13 @@ int pbft_cert_verify(const struct pbft_crypto *crypto, uint32_t replicas,
 		const char *bad = NULL;
 		if (pbft_core_decode(&c, cert + (size_t)i * PBFT_CORE_BYTES) != 0) {
 			bad = "is malformed";
-		} else if (c.type != PBFT_MSG_COMMIT) {
-			bad = "is not a COMMIT";
+		} else if (c.type != type) {
+			bad = type == PBFT_MSG_COMMIT ? "is not a COMMIT" : "is not a CHECKPOINT";
 		} else if (c.sender >= replicas || seen[c.sender]) {
 			bad = "has an unknown or repeated sender";
 		} else if (c.seq != seq || memcmp(c.digest, digest, PBFT_DIGEST_BYTES) != 0) {
 			bad = "names another sequence number or digest";
-		} else if (i > 0 && c.view != view) {
+		} else if (type == PBFT_MSG_COMMIT && i > 0 && c.view != view) {
 			bad = "is from another view";
 		}
 		if (bad == NULL) {
@@ -196,8 +199,8 @@ int pbft_cert_verify(const struct pbft_crypto *crypto, uint32_t replicas,
 			}
 		}
 		if (bad != NULL) {
-			snprintf(errmsg, errmsg_len, "COMMIT %u of the certificate for seq %llu %s",
-			         i, (unsigned long long)seq, bad);
+			snprintf(errmsg, errmsg_len, "%s %u of the certificate for seq %llu %s",
+			         name, i, (unsigned long long)seq, bad);
 			return SYNOD_ECERT;
 		}
 		view = c.view;
@@ -206,9 +209,27 @@ int pbft_cert_verify(const struct pbft_crypto *crypto, uint32_t replicas,
 	}
 	if (valid < pbft_quorum(replicas)) {
 		snprintf(errmsg, errmsg_len,
-		         "certificate for seq %llu has %u valid COMMITs, needs %u (2f+1)",
-		         (unsigned long long)seq, valid, pbft_quorum(replicas));
+		         "certificate for seq %llu has %u valid %ss, needs %u (2f+1)",
+		         (unsigned long long)seq, valid, name, pbft_quorum(replicas));
 		return SYNOD_ECERT;
 	}
 	return 0;
+}
+
+int pbft_cert_verify(const struct pbft_crypto *crypto, uint32_t replicas,
+                     const uint8_t (*pubkeys)[32], uint64_t seq,
+                     const uint8_t digest[PBFT_DIGEST_BYTES], const uint8_t *cert,
+                     uint32_t cert_count, char *errmsg, size_t errmsg_len)
+{
+	return cert_verify(PBFT_MSG_COMMIT, crypto, replicas, pubkeys, seq, digest, cert,
+	                   cert_count, errmsg, errmsg_len);
+}
+
+int pbft_checkpoint_cert_verify(const struct pbft_crypto *crypto, uint32_t replicas,
+                                const uint8_t (*pubkeys)[32], uint64_t seq,
+                                const uint8_t digest[PBFT_DIGEST_BYTES], const uint8_t *cert,
+                                uint32_t cert_count, char *errmsg, size_t errmsg_len)
+{
+	return cert_verify(PBFT_MSG_CHECKPOINT, crypto, replicas, pubkeys, seq, digest, cert,
+	                   cert_count, errmsg, errmsg_len);
 }

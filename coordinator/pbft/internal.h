@@ -215,6 +215,9 @@ int pbft_commit_install(struct pbft *p, uint64_t seq, const uint8_t *batch, uint
 
 /* --- checkpoint.c --------------------------------------------------------- */
 void pbft_checkpoint_take(struct pbft *p, uint64_t seq);
+/* The checkpoint digest of a snapshot: app.digest, or SHA-256 without one. */
+void pbft_snapshot_digest(const struct pbft *p, const uint8_t *snap, size_t len,
+                          uint8_t out[PBFT_DIGEST_BYTES]);
 int pbft_on_checkpoint(struct pbft *p, const struct pbft_msg *m);
 /* Makes (seq, digest) with its proof the stable checkpoint; GC. */
 void pbft_checkpoint_stabilise(struct pbft *p, uint64_t seq, const uint8_t digest[32],

@@ -45,8 +45,8 @@ struct pbft_crypto {
 
 /* The replicated application. Deterministic: every replica that executes the
  * same batches in the same order produces the same snapshot bytes. The
- * checkpoint digest is SHA-256 of the snapshot taken after executing the
- * checkpoint's sequence number, so a snapshot fetched from any peer is checked
+ * checkpoint digest is app.digest (default SHA-256) of the snapshot taken after
+ * executing the checkpoint's sequence number, so a snapshot fetched from any peer is checked
  * against the 2f+1-signed digest before it is installed. */
 struct pbft_app {
 	void *ctx;
@@ -81,6 +81,13 @@ struct pbft_app {
 	/* Replaces the state with a snapshot taken at seq. 0 or an error for a
 	 * malformed snapshot (the state is then unchanged). */
 	int (*restore)(void *ctx, uint64_t seq, const uint8_t *snap, size_t len);
+	/* Optional (NULL: SHA-256 of the snapshot). The checkpoint digest of a
+	 * snapshot, for CHECKPOINT messages and to check a snapshot fetched from a
+	 * peer (any bytes, possibly malformed: it must not fail). It must be
+	 * collision resistant in the snapshot bytes; an application may shape it
+	 * so that a part of its state can be proved from the digest alone (the
+	 * certification app: its log of decisions, for evidence bundles). */
+	void (*digest)(void *ctx, const uint8_t *snap, size_t len, uint8_t out[PBFT_DIGEST_BYTES]);
 };
 
 /* Deliberate protocol bugs, for showing that the simulator catches them.
@@ -244,6 +251,23 @@ SYNOD_WUR int pbft_cert_verify(const struct pbft_crypto *crypto, uint32_t replic
                                const uint8_t (*pubkeys)[32], uint64_t seq,
                                const uint8_t digest[PBFT_DIGEST_BYTES], const uint8_t *cert,
                                uint32_t cert_count, char *errmsg, size_t errmsg_len);
+
+/* Verifies a checkpoint certificate: at least 2f+1 CHECKPOINT cores for (seq,
+ * digest) from distinct replicas (any views), each signed by its replica's
+ * key; 0 or SYNOD_ECERT (errmsg says why). Pure; used by `synod verify` for
+ * the state a bundle proves its decision from. */
+SYNOD_WUR int pbft_checkpoint_cert_verify(const struct pbft_crypto *crypto, uint32_t replicas,
+                                          const uint8_t (*pubkeys)[32], uint64_t seq,
+                                          const uint8_t digest[PBFT_DIGEST_BYTES],
+                                          const uint8_t *cert, uint32_t cert_count, char *errmsg,
+                                          size_t errmsg_len);
+
+/* The last stable checkpoint: its seq (0: none yet) and its proof, *count
+ * encoded CHECKPOINT cores (PBFT_CORE_BYTES each) written to cores (room for
+ * cap cores; PBFT_REPLICAS_MAX always suffices). SYNOD_ELIMIT when cap is too
+ * small. What a driver gives synod_bundle_build. */
+SYNOD_WUR int pbft_stable_checkpoint_get(const struct pbft *p, uint64_t *seq, uint8_t *cores,
+                                         uint32_t cap, uint32_t *count);
 
 /* n = 3f+1: f and the quorum 2f+1. */
 static inline uint32_t pbft_faults(uint32_t n)

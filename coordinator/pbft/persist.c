@@ -210,7 +210,7 @@ static int restore_checkpoint(struct pbft *p, const uint8_t *bytes, size_t len)
 		return SYNOD_EINVAL;
 	}
 	uint8_t digest[PBFT_DIGEST_BYTES];
-	synod_sha256(digest, st.snapshot, st.snapshot_len);
+	pbft_snapshot_digest(p, st.snapshot, st.snapshot_len, digest);
 	if (memcmp(digest, first.digest, PBFT_DIGEST_BYTES) != 0) {
 		return SYNOD_EINVAL;
 	}

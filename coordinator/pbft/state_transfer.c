@@ -110,7 +110,7 @@ static int state_install_checkpoint(struct pbft *p, const struct pbft_msg *m,
 	                                proof) != 0) {
 		return SYNOD_ECERT;
 	}
-	synod_sha256(digest, st->snapshot, st->snapshot_len);
+	pbft_snapshot_digest(p, st->snapshot, st->snapshot_len, digest);
 	if (memcmp(digest, first.digest, PBFT_DIGEST_BYTES) != 0 ||
 	    st->snapshot_len > p->cfg.snapshot_bytes_max) {
 		return SYNOD_ECERT;
