@@ -385,6 +385,14 @@ size_t synod_app_snapshot_bytes_max(const struct synod_policy *p);
  * error the state is unchanged. SYNOD_EINVAL, SYNOD_ETRUNC, SYNOD_ETRAILING,
  * SYNOD_ECONFIG (another cluster or policy). */
 SYNOD_WUR int synod_app_restore(struct synod_app *a, uint64_t seq, const uint8_t *snap, size_t len);
+/* pbft_app.digest: the checkpoint digest of a snapshot, SHA-256 of
+ * "synod.checkpoint.v1" || decisions (u64 big-endian) || the root of the log
+ * of decisions || SHA-256(snapshot), with the size and root read from the
+ * snapshot's header (README.md, "The log of decisions"). Takes any bytes. It
+ * remembers the last few digests with their preimages, for
+ * synod_bundle_build. */
+void synod_app_checkpoint_digest(struct synod_app *a, const uint8_t *snap, size_t len,
+                                 uint8_t out[SYNOD_HASH_BYTES]);
 
 /* ---- reading the state ---- */
 
@@ -517,17 +525,31 @@ struct synod_bundle_batch {
 /* Fills out for seq; 0, or an error (SYNOD_ENOTFOUND) to stop the build. */
 typedef int (*synod_bundle_lookup_fn)(void *ctx, uint64_t seq, struct synod_bundle_batch *out);
 
+/* A stable checkpoint's certificate: count encoded CHECKPOINT cores (2f+1 or
+ * more) for seq, as pbft_stable_checkpoint_get gives them; borrowed. */
+struct synod_bundle_checkpoint {
+	uint64_t seq;
+	const uint8_t *cores;
+	uint32_t count;
+};
+
 /* Builds the evidence bundle of a decided, retained request: canonical JSON
  * (format in README.md) of at most SYNOD_APP_BUNDLE_BYTES_MAX bytes. Entries
- * up to the deciding one are included; later (late) votes are not. On success
- * *out is malloc'd (caller frees), NUL-terminated. Errors: SYNOD_ENOTFOUND
- * (unknown request or missing batch), SYNOD_ESTATE (still open), SYNOD_EINVAL
- * (a looked-up batch does not hold the recorded entry), SYNOD_ECERT (a
- * certificate names another digest than the batch's Merkle root),
+ * up to the deciding one are included; later (late) votes are not. cp is a
+ * stable checkpoint at or after the decision whose digest this app computed
+ * (one of its last few checkpoints): the bundle proves the decision's record
+ * from it. On success *out is malloc'd (caller frees), NUL-terminated.
+ * Errors: SYNOD_ENOTFOUND (unknown request, missing batch, a checkpoint this
+ * app did not compute, or a decision older than the last
+ * SYNOD_APP_DECISIONS_PROVABLE), SYNOD_ESTATE (still open, or decided after
+ * cp: build it once a later checkpoint is stable), SYNOD_EINVAL (a looked-up
+ * batch does not hold the recorded entry), SYNOD_ECERT (a certificate names
+ * another digest than the batch's Merkle root, or cp is malformed),
  * SYNOD_ELIMIT, SYNOD_ENOMEM. */
 SYNOD_WUR int synod_bundle_build(const struct synod_app *a,
                                  const uint8_t request_id[SYNOD_HASH_BYTES],
-                                 synod_bundle_lookup_fn lookup, void *ctx, char **out,
+                                 synod_bundle_lookup_fn lookup, void *ctx,
+                                 const struct synod_bundle_checkpoint *cp, char **out,
                                  size_t *out_len, char *errmsg, size_t errmsg_len);
 
 /* One failed check, in words ("vote 3 (seat 12, seq 5 index 2): signature does

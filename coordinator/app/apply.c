@@ -53,6 +53,7 @@ static void app_decide(struct synod_app *a, struct app_request *r, enum synod_ou
 	             r->approvals >= a->cfg.cluster.policy.threshold);
 	r->outcome = (uint8_t)o;
 	r->decided_at = pos;
+	app_decision_append(a, r);
 	SYNOD_ASSERT(st->requests_open > 0);
 	st->requests_open--;
 	st->decisions[o]++;

@@ -42,6 +42,8 @@ struct bundle_ctx {
 	const struct app_exclusion *exclusions[SYNOD_APP_SEATS_MAX];
 	uint32_t exclusion_count;
 	struct json_object *batches;
+	struct json_object *checkpoint;
+	struct app_decision_record record;
 	char *errmsg;
 	size_t errmsg_len;
 };
@@ -58,34 +60,23 @@ static struct bundle_item *bundle_item_add(struct bundle_ctx *b, uint8_t kind,
 	return it;
 }
 
+/* The votes of the decision's record, with the digests the slots hold. */
 static void bundle_collect_votes(struct bundle_ctx *b)
 {
-	const struct app_request *r = b->r;
-	const struct app_slot *slots = app_slots_of(b->a, b->a->st, r);
-	for (uint32_t s = 0; s < b->a->seats; s++) {
-		uint64_t bit = UINT64_C(1) << s;
-		const struct app_slot *sl = &slots[s];
-		if (((r->approved_by | r->rejected_by) & bit) != 0) {
-			struct bundle_item *it = bundle_item_add(b, ITEM_VOTE, sl->pos, s);
+	const struct app_slot *slots = app_slots_of(b->a, b->a->st, b->r);
+	for (uint32_t i = 0; i < b->record.vote_count; i++) {
+		const struct app_ignored *v = &b->record.votes[i];
+		const struct app_slot *sl = &slots[v->seat];
+		struct bundle_item *it = bundle_item_add(
+		    b, v->reason == SYNOD_VOTE_COUNTED ? ITEM_VOTE : ITEM_IGNORED, v->pos, v->seat);
+		it->reason = v->reason;
+		if (sl->status != SLOT_NONE && synod_app_pos_cmp(v->pos, sl->pos) == 0) {
 			memcpy(it->digest, sl->digest, SYNOD_HASH_BYTES);
 			it->has_digest = true;
-		} else if ((r->equivocators & bit) != 0) {
-			struct bundle_item *it = bundle_item_add(b, ITEM_IGNORED, sl->pos, s);
-			it->reason = SYNOD_VOTE_EQUIVOCATION;
-			memcpy(it->digest, sl->digest, SYNOD_HASH_BYTES);
-			it->has_digest = true;
-			it = bundle_item_add(b, ITEM_IGNORED, sl->pos2, s);
-			it->reason = SYNOD_VOTE_EQUIVOCATION;
+		} else if (sl->status == SLOT_EQUIVOCATED &&
+		           synod_app_pos_cmp(v->pos, sl->pos2) == 0) {
 			memcpy(it->digest, sl->digest2, SYNOD_HASH_BYTES);
 			it->has_digest = true;
-		}
-	}
-	for (uint32_t i = 0; i < r->ignored_count; i++) {
-		const struct app_ignored *ig = &r->ignored[i];
-		if (synod_app_pos_cmp(ig->pos, r->decided_at) <= 0) {
-			struct bundle_item *it =
-			    bundle_item_add(b, ITEM_IGNORED, ig->pos, ig->seat);
-			it->reason = ig->reason;
 		}
 	}
 }
@@ -200,6 +191,20 @@ static int bundle_item_entry(struct bundle_ctx *b, struct bundle_item *it, const
 	return ok ? 0 : SYNOD_EINVAL;
 }
 
+/* count encoded PBFT cores as an array of base64url strings. */
+static struct json_object *bundle_cores_json(const uint8_t *cores, uint32_t count)
+{
+	struct json_object *arr = json_object_new_array();
+	for (uint32_t i = 0; i < count; i++) {
+		char b64[SYNOD_BASE64URL_LEN(PBFT_CORE_BYTES)];
+		int rc = synod_base64url_encode(
+		    b64, sizeof b64, cores + (size_t)i * PBFT_CORE_BYTES, PBFT_CORE_BYTES);
+		SYNOD_ASSERT(rc == 0);
+		json_object_array_add(arr, json_object_new_string(b64));
+	}
+	return arr;
+}
+
 /* The commit certificate of one batch, as {"seq","digest","commits"}. */
 static int bundle_batch_json(struct bundle_ctx *b, uint64_t seq, const uint8_t root[32],
                              const struct synod_bundle_batch *bb)
@@ -213,17 +218,9 @@ static int bundle_batch_json(struct bundle_ctx *b, uint64_t seq, const uint8_t r
 		                  (unsigned long long)seq);
 	}
 	struct json_object *o = json_object_new_object();
-	struct json_object *commits = json_object_new_array();
-	for (uint32_t i = 0; i < bb->cert_count; i++) {
-		char b64[SYNOD_BASE64URL_LEN(PBFT_CORE_BYTES)];
-		int rc = synod_base64url_encode(
-		    b64, sizeof b64, bb->cert + (size_t)i * PBFT_CORE_BYTES, PBFT_CORE_BYTES);
-		SYNOD_ASSERT(rc == 0);
-		json_object_array_add(commits, json_object_new_string(b64));
-	}
 	json_object_object_add(o, "seq", bundle_u64(seq));
 	json_object_object_add(o, "digest", bundle_hex(root, SYNOD_HASH_BYTES));
-	json_object_object_add(o, "commits", commits);
+	json_object_object_add(o, "commits", bundle_cores_json(bb->cert, bb->cert_count));
 	json_object_array_add(b->batches, o);
 	return 0;
 }
@@ -433,7 +430,7 @@ static struct json_object *bundle_json(struct bundle_ctx *b)
 	struct json_object *root = json_object_new_object();
 	struct json_object *votes = json_object_new_array();
 	struct json_object *ignored = json_object_new_array();
-	json_object_object_add(root, "format", json_object_new_string("synod.evidence.v1"));
+	json_object_object_add(root, "format", json_object_new_string("synod.evidence.v2"));
 	json_object_object_add(root, "cluster_id",
 	                       bundle_hex(b->a->cfg.cluster.cluster_id, SYNOD_CLUSTER_ID_BYTES));
 	json_object_object_add(root, "request_id", bundle_hex(r->id, SYNOD_HASH_BYTES));
@@ -470,8 +467,76 @@ static struct json_object *bundle_json(struct bundle_ctx *b)
 	json_object_object_add(root, "votes", votes);
 	json_object_object_add(root, "ignored", ignored);
 	json_object_object_add(root, "batches", b->batches);
+	json_object_object_add(root, "checkpoint", b->checkpoint);
 	b->batches = NULL;
+	b->checkpoint = NULL;
 	return root;
+}
+
+/* The checkpoint certificate and the decision's inclusion path: what binds
+ * the bundle's reading of the entries to what 2f+1 replicas executed. */
+static int bundle_checkpoint(struct bundle_ctx *b, const struct synod_bundle_checkpoint *cp)
+{
+	const struct synod_app *a = b->a;
+	const struct app_request *r = b->r;
+	struct pbft_core first;
+	if (cp == NULL || cp->seq == 0 || cp->count == 0 || cp->count > SYNOD_APP_REPLICAS_MAX ||
+	    cp->cores == NULL || pbft_core_decode(&first, cp->cores) != 0 || first.seq != cp->seq) {
+		return synod_errf(b->errmsg, b->errmsg_len, SYNOD_ECERT,
+		                  "bundle: no well-formed stable checkpoint certificate given");
+	}
+	if (r->decided_at.seq > cp->seq) {
+		return synod_errf(b->errmsg, b->errmsg_len, SYNOD_ESTATE,
+		                  "bundle: decided at seq %llu, after the stable checkpoint at seq "
+		                  "%llu: build it once a later checkpoint is stable",
+		                  (unsigned long long)r->decided_at.seq,
+		                  (unsigned long long)cp->seq);
+	}
+	const struct app_checkpoint *k = app_checkpoint_find(a, first.digest);
+	if (k == NULL) {
+		return synod_errf(b->errmsg, b->errmsg_len, SYNOD_ENOTFOUND,
+		                  "bundle: the checkpoint at seq %llu is not one of the last %u "
+		                  "this coordinator computed",
+		                  (unsigned long long)cp->seq, APP_CHECKPOINTS_KEPT);
+	}
+	uint8_t root[SYNOD_HASH_BYTES], leaf[SYNOD_HASH_BYTES];
+	uint8_t proof[SYNOD_MERKLE_PROOF_HASHES_MAX][SYNOD_HASH_BYTES];
+	size_t proof_len = 0;
+	if (r->decision_index < a->dlog.base) {
+		return synod_errf(b->errmsg, b->errmsg_len, SYNOD_ENOTFOUND,
+		                  "bundle: decision %llu is older than the last %u decisions this "
+		                  "coordinator can prove",
+		                  (unsigned long long)r->decision_index,
+		                  SYNOD_APP_DECISIONS_PROVABLE);
+	}
+	app_decision_leaf(a->cfg.cluster.cluster_id, &b->record, leaf);
+	if (k->decisions <= r->decision_index || k->decisions > a->dlog.count ||
+	    synod_merkle_log_root(&a->dlog, k->decisions, root) != 0 ||
+	    memcmp(root, k->decisions_root, SYNOD_HASH_BYTES) != 0 ||
+	    synod_merkle_log_prove(&a->dlog, r->decision_index, k->decisions, proof,
+	                           SYNOD_MERKLE_PROOF_HASHES_MAX, &proof_len) != 0 ||
+	    synod_merkle_inclusion_verify(leaf, r->decision_index, k->decisions,
+	                                  SYNOD_MERKLE_HASHES(proof), proof_len, root) != 0) {
+		return synod_errf(
+		    b->errmsg, b->errmsg_len, SYNOD_EINVAL,
+		    "bundle: the log of decisions does not prove decision %llu in the "
+		    "checkpoint at seq %llu",
+		    (unsigned long long)r->decision_index, (unsigned long long)cp->seq);
+	}
+	struct json_object *o = json_object_new_object();
+	struct json_object *path = json_object_new_array();
+	for (size_t i = 0; i < proof_len; i++) {
+		json_object_array_add(path, bundle_hex(proof[i], SYNOD_HASH_BYTES));
+	}
+	json_object_object_add(o, "seq", bundle_u64(cp->seq));
+	json_object_object_add(o, "state_hash", bundle_hex(k->state_hash, SYNOD_HASH_BYTES));
+	json_object_object_add(o, "decisions", bundle_u64(k->decisions));
+	json_object_object_add(o, "decisions_root", bundle_hex(root, SYNOD_HASH_BYTES));
+	json_object_object_add(o, "decision_index", bundle_u64(r->decision_index));
+	json_object_object_add(o, "decision_path", path);
+	json_object_object_add(o, "signatures", bundle_cores_json(cp->cores, cp->count));
+	b->checkpoint = o;
+	return 0;
 }
 
 static int bundle_collect(struct bundle_ctx *b)
@@ -494,11 +559,13 @@ static void bundle_ctx_free(struct bundle_ctx *b)
 		json_object_put(b->items[i].position);
 	}
 	json_object_put(b->batches);
+	json_object_put(b->checkpoint);
 	free(b);
 }
 
 int synod_bundle_build(const struct synod_app *a, const uint8_t request_id[SYNOD_HASH_BYTES],
-                       synod_bundle_lookup_fn lookup, void *ctx, char **out, size_t *out_len,
+                       synod_bundle_lookup_fn lookup, void *ctx,
+                       const struct synod_bundle_checkpoint *cp, char **out, size_t *out_len,
                        char *errmsg, size_t errmsg_len)
 {
 	*out = NULL;
@@ -524,7 +591,11 @@ int synod_bundle_build(const struct synod_app *a, const uint8_t request_id[SYNOD
 	b->errmsg = errmsg;
 	b->errmsg_len = errmsg_len;
 	b->batches = json_object_new_array();
-	int rc = bundle_collect(b);
+	app_decision_record_of(a, r, &b->record);
+	int rc = bundle_checkpoint(b, cp);
+	if (rc == 0) {
+		rc = bundle_collect(b);
+	}
 	if (rc == 0) {
 		rc = bundle_read_batches(b, lookup, ctx);
 	}

@@ -3,6 +3,7 @@
 #ifndef SYNOD_APP_INTERNAL_H
 #define SYNOD_APP_INTERNAL_H
 
+#include "common/merkle_log.h"
 #include "coordinator/app/app.h"
 
 #include <json-c/json.h>
@@ -53,6 +54,7 @@ struct app_request {
 	uint64_t approved_by;
 	uint64_t rejected_by;
 	uint64_t equivocators;
+	uint64_t decision_index; /* decided: its leaf in the log of decisions */
 	uint16_t ignored_count;
 	struct app_ignored ignored[SYNOD_APP_IGNORED_PER_REQUEST_MAX];
 };
@@ -79,6 +81,16 @@ struct app_recent {
 	uint8_t seat;   /* APP_NO_SEAT when unknown */
 	uint8_t request_id[SYNOD_HASH_BYTES]; /* zero when unknown */
 };
+
+/* A checkpoint digest this app computed, with its preimage. */
+struct app_checkpoint {
+	bool used;
+	uint8_t digest[SYNOD_HASH_BYTES];
+	uint64_t decisions;
+	uint8_t decisions_root[SYNOD_HASH_BYTES];
+	uint8_t state_hash[SYNOD_HASH_BYTES];
+};
+#define APP_CHECKPOINTS_KEPT 8u
 
 /* Everything the snapshot holds. Two copies exist: restore decodes into the
  * spare one and swaps, so a bad snapshot leaves the state untouched. */
@@ -120,7 +132,50 @@ struct synod_app {
 	/* request id -> slot + 1 (0: empty), linear probing; rebuilt on restore */
 	uint32_t *index;
 	uint32_t index_cap; /* a power of two, >= 2 * requests_max */
+	/* The log of decisions (leaf i: the i-th decision's record), kept from
+	 * dlog.base on to prove decisions in bundles; its size and root are part
+	 * of every checkpoint digest (decisions.c). */
+	struct synod_merkle_log dlog;
+	struct app_checkpoint ckpts[APP_CHECKPOINTS_KEPT]; /* ring */
+	uint32_t ckpt_next;
 };
+
+/* ---- the log of decisions (decisions.c) ---- */
+
+/* What a decision's leaf commits to: the decision and every vote its bundle
+ * lists, each with what it was (SYNOD_VOTE_COUNTED or the reason it was
+ * ignored), in log order. That rules out any other reading of the same
+ * certified entries: another outcome, an omitted vote, TICK or equivocation,
+ * another epoch. */
+#define APP_DECISION_VOTES_MAX (3u * SYNOD_APP_SEATS_MAX + SYNOD_APP_IGNORED_PER_REQUEST_MAX)
+struct app_decision_record {
+	uint8_t request_id[SYNOD_HASH_BYTES];
+	uint8_t outcome;
+	struct synod_app_pos submitted_at;
+	struct synod_app_pos decided_at;
+	uint64_t epoch;
+	uint8_t voter_set_hash[SYNOD_HASH_BYTES];
+	uint64_t eligible;
+	uint32_t vote_count;
+	struct app_ignored votes[APP_DECISION_VOTES_MAX]; /* reason: COUNTED or why ignored */
+};
+
+/* The record of decided request r: its counted votes, both votes of each seat
+ * that equivocated before the decision, and its kept ignored votes up to the
+ * decision (exactly what synod_bundle_build lists). */
+void app_decision_record_of(const struct synod_app *a, const struct app_request *r,
+                            struct app_decision_record *d);
+/* The leaf hash (RFC 9162 leaf of the record's canonical bytes). */
+void app_decision_leaf(const uint8_t cluster_id[SYNOD_CLUSTER_ID_BYTES],
+                       const struct app_decision_record *d, uint8_t out[SYNOD_HASH_BYTES]);
+/* Appends r's record; sets r->decision_index. */
+void app_decision_append(struct synod_app *a, struct app_request *r);
+/* The checkpoint digest from its preimage. */
+void app_checkpoint_digest(uint64_t decisions, const uint8_t root[SYNOD_HASH_BYTES],
+                           const uint8_t state_hash[SYNOD_HASH_BYTES],
+                           uint8_t out[SYNOD_HASH_BYTES]);
+const struct app_checkpoint *app_checkpoint_find(const struct synod_app *a,
+                                                 const uint8_t digest[SYNOD_HASH_BYTES]);
 
 /* ---- helpers (codec.c) ---- */
 

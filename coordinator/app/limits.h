@@ -62,16 +62,21 @@
 /* A failure line of the verifier's report. */
 #define SYNOD_APP_REPORT_BYTES_MAX 512u
 
+/* Decisions a coordinator can still prove in a bundle: the last this many
+ * (older ones were published when they were decided). Bounds the memory of
+ * the log of decisions to about 128 bytes a decision. */
+#define SYNOD_APP_DECISIONS_PROVABLE 65536u
+
 /* cluster.json */
 #define SYNOD_APP_REPLICAS_MAX PBFT_REPLICAS_MAX
 
 /* Snapshot bytes, worst case: a header, every request with every seat slot
  * and ignored record filled, every exclusion. */
 #define SYNOD_APP_SNAPSHOT_REQUEST_BYTES                                                           \
-	(256u + SYNOD_APP_SEATS_MAX * 96u + SYNOD_APP_IGNORED_PER_REQUEST_MAX * 16u)
+	(264u + SYNOD_APP_SEATS_MAX * 96u + SYNOD_APP_IGNORED_PER_REQUEST_MAX * 16u)
 #define SYNOD_APP_SNAPSHOT_EXCLUSION_BYTES 256u
 #define SYNOD_APP_SNAPSHOT_FIXED_BYTES                                                             \
-	(4096u + SYNOD_APP_EPOCHS_KEPT * 64u + SYNOD_APP_RECENT_IGNORED_MAX * 64u +                \
+	(4096u + 64u * 32u + SYNOD_APP_EPOCHS_KEPT * 64u + SYNOD_APP_RECENT_IGNORED_MAX * 64u +    \
 	 SYNOD_APP_SEATS_MAX * 48u)
 
 _Static_assert(SYNOD_APP_SEATS_MAX <= 64u, "seat sets are 64-bit bitmaps");

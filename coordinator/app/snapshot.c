@@ -5,13 +5,14 @@
  * decodes into the spare state, checks it, and only then swaps. Layout:
  * README.md, "Snapshot". */
 #include "common/assert.h"
+#include "common/merkle.h"
 #include "common/wire.h"
 #include "coordinator/app/internal.h"
 
 #include <string.h>
 
 #define SNAP_MAGIC   0x53594150u /* "SYAP" */
-#define SNAP_VERSION 1u
+#define SNAP_VERSION 2u
 
 static void snap_pos(struct synod_wbuf *w, struct synod_app_pos p)
 {
@@ -28,11 +29,30 @@ static void snap_epoch(struct synod_wbuf *w, const struct synod_epoch *e)
 	synod_wbuf_bytes(w, e->voter_set_hash, SYNOD_HASH_BYTES);
 }
 
+/* The log of decisions: its size and root (at a fixed offset, where
+ * synod_app_checkpoint_digest reads them), then its frontier. */
+static void snap_decisions(const struct synod_app *a, struct synod_wbuf *w)
+{
+	uint8_t root[SYNOD_HASH_BYTES];
+	uint8_t frontier[64][SYNOD_HASH_BYTES];
+	size_t n = 0;
+	int rc = synod_merkle_log_root(&a->dlog, a->dlog.count, root);
+	SYNOD_ASSERT(rc == 0);
+	rc = synod_merkle_log_frontier(&a->dlog, frontier, 64, &n);
+	SYNOD_ASSERT(rc == 0);
+	synod_wbuf_u64(w, a->dlog.count);
+	synod_wbuf_bytes(w, root, SYNOD_HASH_BYTES);
+	for (size_t i = 0; i < n; i++) {
+		synod_wbuf_bytes(w, frontier[i], SYNOD_HASH_BYTES);
+	}
+}
+
 static void snap_header(const struct synod_app *a, struct synod_wbuf *w)
 {
 	const struct app_state *st = a->st;
 	synod_wbuf_u32(w, SNAP_MAGIC);
 	synod_wbuf_u32(w, SNAP_VERSION);
+	snap_decisions(a, w);
 	synod_wbuf_bytes(w, a->config_digest, SYNOD_HASH_BYTES);
 	synod_wbuf_u64(w, st->last_seq);
 	snap_pos(w, st->last_pos);
@@ -114,6 +134,7 @@ static void snap_request(const struct synod_app *a, const struct app_request *r,
 	synod_wbuf_u64(w, r->order);
 	snap_pos(w, r->submitted_at);
 	snap_pos(w, r->decided_at);
+	synod_wbuf_u64(w, r->decision_index);
 	synod_wbuf_u64(w, r->deadline_ms);
 	synod_wbuf_u64(w, r->epoch);
 	synod_wbuf_u64(w, r->eligible);
@@ -189,8 +210,9 @@ size_t synod_app_snapshot_bytes_max(const struct synod_policy *p)
 struct snap_reader {
 	struct synod_rbuf r;
 	const struct synod_app *a;
-	bool bad;   /* a value out of range */
-	bool other; /* taken under another cluster or policy */
+	bool bad;                     /* a value out of range */
+	bool other;                   /* taken under another cluster or policy */
+	struct synod_merkle_log dlog; /* the log of decisions, from its frontier */
 };
 
 static uint8_t rd_u8(struct snap_reader *s)
@@ -253,11 +275,28 @@ static void rd_epoch(struct snap_reader *s, struct synod_epoch *e)
 	rd_check(s, (e->eligible & ~app_all_seats(s->a->seats)) == 0);
 }
 
+/* The frontier must give the root it came with. */
+static void rd_decisions(struct snap_reader *s)
+{
+	uint8_t root[SYNOD_HASH_BYTES], got[SYNOD_HASH_BYTES];
+	uint8_t frontier[64][SYNOD_HASH_BYTES];
+	uint64_t n = rd_u64(s);
+	uint32_t k = app_popcount(n);
+	rd_bytes(s, root, SYNOD_HASH_BYTES);
+	for (uint32_t i = 0; i < k; i++) {
+		rd_bytes(s, frontier[i], SYNOD_HASH_BYTES);
+	}
+	rd_check(s, synod_merkle_log_reset(&s->dlog, n, SYNOD_MERKLE_HASHES(frontier), k) == 0 &&
+	                synod_merkle_log_root(&s->dlog, n, got) == 0 &&
+	                memcmp(got, root, SYNOD_HASH_BYTES) == 0);
+}
+
 static void rd_header(struct snap_reader *s, struct app_state *st, uint64_t seq)
 {
 	uint8_t digest[SYNOD_HASH_BYTES];
 	rd_check(s, rd_u32(s) == SNAP_MAGIC);
 	rd_check(s, rd_u32(s) == SNAP_VERSION);
+	rd_decisions(s);
 	rd_bytes(s, digest, sizeof digest);
 	if (memcmp(digest, s->a->config_digest, SYNOD_HASH_BYTES) != 0) {
 		s->other = true;
@@ -275,9 +314,12 @@ static void rd_header(struct snap_reader *s, struct app_state *st, uint64_t seq)
 	for (uint32_t i = 0; i < st->history_count && !s->bad; i++) {
 		rd_epoch(s, &st->history[i]);
 	}
+	uint64_t decisions = 0;
 	for (uint32_t i = 0; i < SYNOD_OUTCOME_COUNT; i++) {
 		st->decisions[i] = rd_u64(s);
+		decisions += st->decisions[i];
 	}
+	rd_check(s, decisions == s->dlog.count); /* one leaf per decision */
 	for (uint32_t i = 0; i < SYNOD_VOTE_REASON_COUNT; i++) {
 		st->votes[i] = rd_u64(s);
 	}
@@ -417,6 +459,7 @@ static void rd_request(struct snap_reader *s, struct app_request *r, struct app_
 	r->order = rd_u64(s);
 	r->submitted_at = rd_pos(s);
 	r->decided_at = rd_pos(s);
+	r->decision_index = rd_u64(s);
 	r->deadline_ms = rd_u64(s);
 	r->epoch = rd_u64(s);
 	r->eligible = rd_u64(s);
@@ -427,6 +470,8 @@ static void rd_request(struct snap_reader *s, struct app_request *r, struct app_
 	r->rejected_by = rd_u64(s);
 	r->equivocators = rd_u64(s);
 	r->ignored_count = rd_u16(s);
+	rd_check(s, (r->outcome == SYNOD_OUTCOME_OPEN ? r->decision_index == 0
+	                                              : r->decision_index < s->dlog.count));
 	rd_check(s, r->outcome < SYNOD_OUTCOME_COUNT && (r->eligible & ~all) == 0 &&
 	                ((r->approved_by | r->rejected_by | r->equivocators) & ~r->eligible) == 0 &&
 	                (r->approved_by & r->rejected_by) == 0 &&
@@ -535,6 +580,7 @@ int synod_app_restore(struct synod_app *a, uint64_t seq, const uint8_t *snap, si
 {
 	struct app_state *st = a->spare;
 	struct snap_reader s = {.a = a};
+	synod_merkle_log_init(&s.dlog);
 	snap_state_clear(a, st);
 	synod_rbuf_init(&s.r, snap, len);
 	rd_header(&s, st, seq);
@@ -555,6 +601,7 @@ int synod_app_restore(struct synod_app *a, uint64_t seq, const uint8_t *snap, si
 		rc = s.other ? SYNOD_ECONFIG : SYNOD_EINVAL;
 	}
 	if (rc != 0) {
+		synod_merkle_log_free(&s.dlog);
 		return rc;
 	}
 	a->spare = a->st;
@@ -563,7 +610,10 @@ int synod_app_restore(struct synod_app *a, uint64_t seq, const uint8_t *snap, si
 		a->st = a->spare;
 		a->spare = st;
 		app_index_rebuild(a);
+		synod_merkle_log_free(&s.dlog);
 		return SYNOD_EINVAL;
 	}
+	synod_merkle_log_free(&a->dlog);
+	a->dlog = s.dlog; /* moved: s.dlog is not used again */
 	return 0;
 }

@@ -71,6 +71,7 @@ int synod_app_init(struct synod_app **out, const struct synod_app_config *cfg, c
 		return synod_errf(errmsg, errmsg_len, SYNOD_ENOMEM, "app: out of memory");
 	}
 	a->cfg = *cfg;
+	synod_merkle_log_init(&a->dlog);
 	a->seats = cfg->cluster.policy.seats;
 	a->requests_max = cfg->cluster.policy.requests_retained_max;
 	a->index_cap = 1;
@@ -99,6 +100,7 @@ void synod_app_close(struct synod_app *a)
 	app_state_free(a->st);
 	app_state_free(a->spare);
 	free(a->index);
+	synod_merkle_log_free(&a->dlog);
 	free(a);
 }
 
@@ -283,6 +285,12 @@ static int pbft_cb_restore(void *ctx, uint64_t seq, const uint8_t *snap, size_t 
 	return synod_app_restore(ctx, seq, snap, len);
 }
 
+static void pbft_cb_digest(void *ctx, const uint8_t *snap, size_t len,
+                           uint8_t out[PBFT_DIGEST_BYTES])
+{
+	synod_app_checkpoint_digest(ctx, snap, len, out);
+}
+
 int synod_app_admit(const uint8_t *entry, size_t len)
 {
 	if (len < 2 || (entry[0] != SYNOD_ENTRY_SUBMIT && entry[0] != SYNOD_ENTRY_VOTE)) {
@@ -334,6 +342,7 @@ struct pbft_app synod_app_pbft(struct synod_app *a)
 	    .overdue = pbft_cb_overdue,
 	    .snapshot = pbft_cb_snapshot,
 	    .restore = pbft_cb_restore,
+	    .digest = pbft_cb_digest,
 	};
 	return t;
 }

@@ -164,26 +164,61 @@ int synod_testkit_batch(uint8_t *out, size_t cap, size_t *len, const uint8_t *co
 	return 0;
 }
 
+/* signers cores of one type for (view, seq, digest), signed by replicas
+ * 0..signers-1. */
+static int testkit_cores(const struct synod_testkit *t, enum pbft_msg_type type, uint64_t view,
+                         uint64_t seq, const uint8_t digest[SYNOD_HASH_BYTES], uint32_t signers,
+                         uint8_t *cores)
+{
+	int rc = 0;
+	for (uint32_t i = 0; rc == 0 && i < signers && i < t->cluster.replicas; i++) {
+		struct pbft_core c;
+		uint8_t sb[PBFT_CORE_SIGNED_BYTES];
+		memset(&c, 0, sizeof c);
+		c.type = type;
+		c.sender = (uint16_t)i;
+		c.view = view;
+		c.seq = seq;
+		memcpy(c.digest, digest, SYNOD_HASH_BYTES);
+		pbft_core_signed_bytes(&c, sb);
+		rc = testkit_ed25519(t->replicas[i].sk, c.sig, SYNOD_TAG_PBFT,
+		                     t->cluster.cluster_id, sb, sizeof sb);
+		pbft_core_encode(&c, cores + (size_t)i * PBFT_CORE_BYTES);
+	}
+	return rc;
+}
+
 int synod_testkit_commit_cert(const struct synod_testkit *t, uint64_t view, uint64_t seq,
                               const uint8_t *batch, size_t batch_len, uint32_t signers,
                               uint8_t *cert)
 {
 	uint8_t root[SYNOD_HASH_BYTES];
 	int rc = synod_batch_merkle_root(root, batch, batch_len);
-	for (uint32_t i = 0; rc == 0 && i < signers && i < t->cluster.replicas; i++) {
-		struct pbft_core c;
-		uint8_t sb[PBFT_CORE_SIGNED_BYTES];
-		memset(&c, 0, sizeof c);
-		c.type = PBFT_MSG_COMMIT;
-		c.sender = (uint16_t)i;
-		c.view = view;
-		c.seq = seq;
-		memcpy(c.digest, root, SYNOD_HASH_BYTES);
-		pbft_core_signed_bytes(&c, sb);
-		rc = testkit_ed25519(t->replicas[i].sk, c.sig, SYNOD_TAG_PBFT,
-		                     t->cluster.cluster_id, sb, sizeof sb);
-		pbft_core_encode(&c, cert + (size_t)i * PBFT_CORE_BYTES);
+	return rc != 0 ? rc : testkit_cores(t, PBFT_MSG_COMMIT, view, seq, root, signers, cert);
+}
+
+int synod_testkit_checkpoint(const struct synod_testkit *t, struct synod_app *app, uint32_t signers,
+                             struct synod_testkit_checkpoint *out)
+{
+	struct synod_app_status st;
+	uint8_t digest[SYNOD_HASH_BYTES];
+	size_t cap = synod_app_snapshot_bytes_max(&t->cluster.policy), len = 0;
+	uint8_t *snap = malloc(cap);
+	if (snap == NULL) {
+		return SYNOD_ENOMEM;
 	}
+	synod_app_status_get(app, &st);
+	int rc = synod_app_snapshot(app, snap, cap, &len);
+	if (rc == 0) {
+		synod_app_checkpoint_digest(app, snap, len, digest);
+		memset(out, 0, sizeof *out);
+		rc = testkit_cores(t, PBFT_MSG_CHECKPOINT, 0, st.last_seq, digest, signers,
+		                   out->cores);
+		out->cp.seq = st.last_seq;
+		out->cp.cores = out->cores;
+		out->cp.count = signers < t->cluster.replicas ? signers : t->cluster.replicas;
+	}
+	free(snap);
 	return rc;
 }
 

@@ -63,6 +63,17 @@ SYNOD_WUR int synod_testkit_commit_cert(const struct synod_testkit *t, uint64_t 
                                         const uint8_t *batch, size_t batch_len, uint32_t signers,
                                         uint8_t *cert);
 
+/* A checkpoint certificate over app's current state (at its last executed
+ * seq): signers CHECKPOINT cores (replicas 0..signers-1, view 0) for
+ * synod_app_checkpoint_digest of its snapshot, which the app then remembers.
+ * cp points into cores. */
+struct synod_testkit_checkpoint {
+	uint8_t cores[SYNOD_APP_REPLICAS_MAX * PBFT_CORE_BYTES];
+	struct synod_bundle_checkpoint cp;
+};
+SYNOD_WUR int synod_testkit_checkpoint(const struct synod_testkit *t, struct synod_app *app,
+                                       uint32_t signers, struct synod_testkit_checkpoint *out);
+
 /* An in-memory certified log: batch seq k is batches[k-1]. */
 struct synod_testkit_batch {
 	uint8_t *batch;

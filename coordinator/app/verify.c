@@ -73,6 +73,9 @@ struct verifier {
 	const struct ventry *replaying;  /* the entry the recount is checking */
 	struct synod_vote_crypto cached; /* answers from verify_vote_signature */
 	struct pbft_crypto cert_crypto;  /* checks the commit certificates */
+	uint8_t voter_set_hash[SYNOD_HASH_BYTES];
+	uint8_t leaf[SYNOD_HASH_BYTES]; /* the decision record the bundle reads */
+	bool leaf_ok;
 };
 
 __attribute__((format(printf, 2, 3))) static void vfail(struct verifier *v, const char *fmt, ...)
@@ -194,23 +197,35 @@ static struct ventry *ventry_add(struct verifier *v, uint8_t kind, uint8_t entry
 
 static const char *const batch_keys[] = {"seq", "digest", "commits", NULL};
 
+/* An array (already capped at the replica count) of base64url PBFT cores
+ * into cores; false (reported) when one is not a core's bytes. */
+static bool vcores(struct verifier *v, const struct json_object *arr, uint8_t *cores,
+                   const char *what, const char *where)
+{
+	size_t n = json_object_array_length(arr);
+	for (size_t i = 0; i < n; i++) {
+		const struct json_object *s = json_object_array_get_idx(arr, i);
+		size_t got = 0;
+		if (!json_object_is_type(s, json_type_string) ||
+		    synod_base64url_decode(cores + i * PBFT_CORE_BYTES, PBFT_CORE_BYTES, &got,
+		                           json_object_get_string((struct json_object *)s),
+		                           (size_t)json_object_get_string_len(s)) != 0 ||
+		    got != PBFT_CORE_BYTES) {
+			vfail(v, "%s: %s %zu is not %u bytes of base64url", where, what, i,
+			      PBFT_CORE_BYTES);
+			return false;
+		}
+	}
+	return true;
+}
+
 static void verify_batch_cert(struct verifier *v, const struct json_object *commits,
                               const struct vbatch *b, const char *where)
 {
 	uint8_t cert[SYNOD_APP_REPLICAS_MAX * PBFT_CORE_BYTES];
 	size_t n = json_object_array_length(commits);
-	for (size_t i = 0; i < n; i++) {
-		const struct json_object *s = json_object_array_get_idx(commits, i);
-		size_t got = 0;
-		if (!json_object_is_type(s, json_type_string) ||
-		    synod_base64url_decode(cert + i * PBFT_CORE_BYTES, PBFT_CORE_BYTES, &got,
-		                           json_object_get_string((struct json_object *)s),
-		                           (size_t)json_object_get_string_len(s)) != 0 ||
-		    got != PBFT_CORE_BYTES) {
-			vfail(v, "%s: COMMIT %zu is not %u bytes of base64url", where, i,
-			      PBFT_CORE_BYTES);
-			return;
-		}
+	if (!vcores(v, commits, cert, "COMMIT", where)) {
+		return;
 	}
 	char err[256] = "";
 	if (pbft_cert_verify(&v->cert_crypto, v->c->replicas,
@@ -653,14 +668,15 @@ static void verify_epoch(struct verifier *v, const struct json_object *root)
 	if (memcmp(want, vsh, SYNOD_HASH_BYTES) != 0) {
 		vfail(v, "epoch: voter_set_hash is not the hash of the eligible seats' keys");
 	}
+	memcpy(v->voter_set_hash, vsh, SYNOD_HASH_BYTES);
 	v->epoch_ok = true;
 }
 
 /* ---- header ---- */
 
 static const char *const bundle_keys[] = {
-    "format",  "cluster_id", "request_id", "outcome", "decided_at", "tally", "epoch",
-    "request", "votes",      "ignored",    "batches", "tick",       NULL};
+    "format",  "cluster_id", "request_id", "outcome", "decided_at", "tally",      "epoch",
+    "request", "votes",      "ignored",    "batches", "tick",       "checkpoint", NULL};
 static const char *const decided_keys[] = {"seq", "index", NULL};
 
 static void verify_header(struct verifier *v, const struct json_object *root)
@@ -668,8 +684,8 @@ static void verify_header(struct verifier *v, const struct json_object *root)
 	uint8_t cluster[SYNOD_CLUSTER_ID_BYTES];
 	const struct json_object *fmt = vmember(v, root, "format", json_type_string, "bundle");
 	if (fmt != NULL &&
-	    strcmp(json_object_get_string((struct json_object *)fmt), "synod.evidence.v1") != 0) {
-		vfail(v, "bundle: format is not synod.evidence.v1");
+	    strcmp(json_object_get_string((struct json_object *)fmt), "synod.evidence.v2") != 0) {
+		vfail(v, "bundle: format is not synod.evidence.v2");
 	}
 	if (vhex(v, root, "cluster_id", "bundle", cluster, sizeof cluster) &&
 	    memcmp(cluster, v->c->cluster_id, SYNOD_CLUSTER_ID_BYTES) != 0) {
@@ -880,6 +896,37 @@ static void verify_tally(struct verifier *v, const struct json_object *root)
 	}
 }
 
+/* The decision record as this bundle reads it (decisions.c), from the
+ * entries in log order (sorted[0] is the request). */
+static void verify_record(struct verifier *v, struct ventry *const *sorted, uint32_t n)
+{
+	struct app_decision_record d;
+	memset(&d, 0, sizeof d);
+	memcpy(d.request_id, v->request_id, SYNOD_HASH_BYTES);
+	d.outcome = (uint8_t)v->outcome;
+	d.submitted_at = sorted[0]->pos;
+	d.decided_at = v->decided_at;
+	d.epoch = v->epoch;
+	memcpy(d.voter_set_hash, v->voter_set_hash, SYNOD_HASH_BYTES);
+	d.eligible = v->eligible;
+	for (uint32_t i = 1; i < n; i++) {
+		const struct ventry *e = sorted[i];
+		if (e->kind != VE_VOTE && e->kind != VE_IGNORED) {
+			continue;
+		}
+		if (d.vote_count == APP_DECISION_VOTES_MAX || e->seat >= SYNOD_APP_SEATS_MAX) {
+			vfail(v, "decision: more votes listed than a decision record holds");
+			return;
+		}
+		struct app_ignored *r = &d.votes[d.vote_count++];
+		r->pos = e->pos;
+		r->seat = (uint8_t)e->seat;
+		r->reason = e->kind == VE_VOTE ? (uint8_t)SYNOD_VOTE_COUNTED : e->reason;
+	}
+	app_decision_leaf(v->c->cluster_id, &d, v->leaf);
+	v->leaf_ok = true;
+}
+
 static void verify_replay(struct verifier *v, const struct json_object *root)
 {
 	struct ventry *sorted[VERIFY_ENTRIES_MAX];
@@ -931,12 +978,77 @@ static void verify_replay(struct verifier *v, const struct json_object *root)
 	}
 	verify_results(v);
 	verify_tally(v, root);
+	verify_record(v, sorted, n);
 	bool has_tick = json_object_object_get_ex(root, "tick", NULL);
 	if (has_tick != (v->outcome == SYNOD_OUTCOME_EXPIRED)) {
 		vfail(v, "tick: %s",
 		      has_tick ? "present, but only an EXPIRED decision has one"
 		               : "missing: an EXPIRED decision needs the TICK "
 		                 "that reached the deadline");
+	}
+}
+
+static const char *const checkpoint_keys[] = {
+    "seq",           "state_hash", "decisions", "decisions_root", "decision_index",
+    "decision_path", "signatures", NULL};
+
+/* 2f+1 replicas signed a checkpoint whose log of decisions holds, at
+ * decision_index, the record this bundle reads: the same outcome, epoch,
+ * voter set and listed votes with the same reasons. */
+static void verify_checkpoint(struct verifier *v, const struct json_object *root)
+{
+	const char *w = "checkpoint";
+	const struct json_object *o = vmember(v, root, "checkpoint", json_type_object, "bundle");
+	uint64_t seq = 0, decisions = 0, index = 0;
+	uint8_t state_hash[SYNOD_HASH_BYTES], droot[SYNOD_HASH_BYTES], digest[SYNOD_HASH_BYTES];
+	if (o == NULL || !vkeys(v, o, checkpoint_keys, w) || !vu64(v, o, "seq", w, &seq) ||
+	    !vhex(v, o, "state_hash", w, state_hash, sizeof state_hash) ||
+	    !vu64(v, o, "decisions", w, &decisions) ||
+	    !vhex(v, o, "decisions_root", w, droot, sizeof droot) ||
+	    !vu64(v, o, "decision_index", w, &index)) {
+		return;
+	}
+	const struct json_object *path =
+	    varray(v, o, "decision_path", w, SYNOD_MERKLE_PROOF_HASHES_MAX);
+	const struct json_object *sigs = varray(v, o, "signatures", w, v->c->replicas);
+	uint8_t cores[SYNOD_APP_REPLICAS_MAX * PBFT_CORE_BYTES];
+	if (path == NULL || sigs == NULL || !vcores(v, sigs, cores, "CHECKPOINT", w)) {
+		return;
+	}
+	app_checkpoint_digest(decisions, droot, state_hash, digest);
+	char err[256] = "";
+	if (pbft_checkpoint_cert_verify(
+	        &v->cert_crypto, v->c->replicas, (const uint8_t(*)[32])v->c->replica_keys, seq,
+	        digest, cores, (uint32_t)json_object_array_length(sigs), err, sizeof err) != 0) {
+		vfail(v, "checkpoint: the certificate does not verify: %s", err);
+	}
+	if (v->header_ok && seq < v->decided_at.seq) {
+		vfail(v, "checkpoint: seq %llu is before the decision at seq %llu",
+		      (unsigned long long)seq, (unsigned long long)v->decided_at.seq);
+	}
+	uint8_t proof[SYNOD_MERKLE_PROOF_HASHES_MAX][SYNOD_HASH_BYTES];
+	size_t plen = json_object_array_length(path);
+	for (size_t i = 0; i < plen; i++) {
+		const struct json_object *h = json_object_array_get_idx(path, i);
+		if (!json_object_is_type(h, json_type_string) ||
+		    !app_hex_lower_decode(proof[i], SYNOD_HASH_BYTES,
+		                          json_object_get_string((struct json_object *)h),
+		                          (size_t)json_object_get_string_len(h))) {
+			vfail(
+			    v,
+			    "checkpoint: decision_path hash %zu is not 64 lowercase hex characters",
+			    i);
+			return;
+		}
+	}
+	if (v->leaf_ok &&
+	    synod_merkle_inclusion_verify(v->leaf, index, decisions, SYNOD_MERKLE_HASHES(proof),
+	                                  plen, droot) != 0) {
+		vfail(v,
+		      "checkpoint: the certified log of decisions does not hold this bundle's "
+		      "reading at index %llu: the cluster decided otherwise (outcome, epoch, voter "
+		      "set or the listed votes and their reasons differ)",
+		      (unsigned long long)index);
 	}
 }
 
@@ -995,6 +1107,7 @@ int synod_bundle_verify_with(const char *bundle, size_t len, const struct synod_
 		if (v->header_ok && v->epoch_ok && v->request_ok) {
 			verify_replay(v, root);
 		}
+		verify_checkpoint(v, root);
 	}
 	json_object_put(root);
 	for (uint32_t i = 0; i < v->entry_count; i++) {

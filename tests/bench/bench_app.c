@@ -210,9 +210,12 @@ static void bench_bundle(const struct bench *b, uint32_t per_batch, struct bench
 	SYNOD_ASSERT(synod_app_tally_get(a, id, &t) == 0 && t.outcome == SYNOD_OUTCOME_APPROVED &&
 	             t.approvals + t.rejections == 33);
 	char *bundle = NULL;
+	struct synod_testkit_checkpoint ck;
+	SYNOD_ASSERT(
+	    synod_testkit_checkpoint(&b->kit, a, pbft_quorum(b->kit.cluster.replicas), &ck) == 0);
 	double t0 = bench_now_s();
-	SYNOD_ASSERT(synod_bundle_build(a, id, synod_testkit_log_lookup, &log, &bundle, &out->bytes,
-	                                NULL, 0) == 0);
+	SYNOD_ASSERT(synod_bundle_build(a, id, synod_testkit_log_lookup, &log, &ck.cp, &bundle,
+	                                &out->bytes, NULL, 0) == 0);
 	out->build_ms = (bench_now_s() - t0) * 1e3;
 	struct synod_bundle_summary sum;
 	t0 = bench_now_s();

@@ -390,15 +390,18 @@ static void seeds_bundles(const char *dir)
 	}
 	char *b = NULL;
 	size_t blen = 0;
-	SYNOD_ASSERT(
-	    synod_bundle_build(a, later, synod_testkit_log_lookup, &log, &b, &blen, NULL, 0) == 0);
+	struct synod_testkit_checkpoint ck;
+	SYNOD_ASSERT(synod_testkit_checkpoint(fuzz_kit, a, pbft_quorum(fuzz_kit->cluster.replicas),
+	                                      &ck) == 0);
+	SYNOD_ASSERT(synod_bundle_build(a, later, synod_testkit_log_lookup, &log, &ck.cp, &b, &blen,
+	                                NULL, 0) == 0);
 	seed_write(dir, "bundle-exclusion", 2, (const uint8_t *)b, blen);
 	free(b);
 	static const char *const names[3] = {"bundle-rejected", "bundle-approved",
 	                                     "bundle-expired"};
 	for (uint32_t r = 0; r < 3; r++) {
-		SYNOD_ASSERT(synod_bundle_build(a, ids[r], synod_testkit_log_lookup, &log, &b,
-		                                &blen, NULL, 0) == 0);
+		SYNOD_ASSERT(synod_bundle_build(a, ids[r], synod_testkit_log_lookup, &log, &ck.cp,
+		                                &b, &blen, NULL, 0) == 0);
 		seed_write(dir, names[r], 2, (const uint8_t *)b, blen);
 		free(b);
 	}

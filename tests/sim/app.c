@@ -68,32 +68,33 @@ static void app_execute(void *ctx, uint64_t seq, const uint8_t *batch, size_t ba
 	sim_check_execute(a->cluster, a->node, seq, digest, batch, batch_len);
 }
 
+/* With --voters the certification app's snapshot comes first and this
+ * app's state follows: the checkpoint digest is then the certification app's
+ * (synod_app_checkpoint_digest reads its header at the start), as bundles
+ * need. */
 static int app_snapshot(void *ctx, uint8_t *buf, size_t cap, size_t *len)
 {
 	const struct sim_app *a = ctx;
 	struct synod_wbuf w;
+	size_t first = 0;
 	*len = 0;
 	if (cap < SIM_SNAPSHOT_BYTES) {
 		return SYNOD_ELIMIT;
 	}
-	synod_wbuf_init(&w, buf, cap);
+	if (a->cluster->voters != NULL) {
+		int rc =
+		    sim_voters_snapshot(a->cluster, a->node, buf, cap - SIM_SNAPSHOT_BYTES, &first);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	synod_wbuf_init(&w, buf + first, cap - first);
 	synod_wbuf_u32(&w, 0x53494d31u);
 	synod_wbuf_u64(&w, a->seq);
 	synod_wbuf_u64(&w, a->entries);
 	synod_wbuf_bytes(&w, a->chain, 32);
 	SYNOD_ASSERT(w.err == 0 && w.len == SIM_SNAPSHOT_BYTES);
-	*len = w.len;
-	if (a->cluster->voters != NULL) {
-		/* --voters: the certification app's snapshot follows. */
-		size_t more = 0;
-		int rc = sim_voters_snapshot(a->cluster, a->node, buf + SIM_SNAPSHOT_BYTES,
-		                             cap - SIM_SNAPSHOT_BYTES, &more);
-		if (rc != 0) {
-			*len = 0;
-			return rc;
-		}
-		*len += more;
-	}
+	*len = first + w.len;
 	return 0;
 }
 
@@ -104,11 +105,11 @@ static int app_restore(void *ctx, uint64_t seq, const uint8_t *snap, size_t len)
 	uint32_t magic = 0;
 	uint64_t s = 0, entries = 0;
 	uint8_t chain[32];
-	size_t own = len;
+	size_t first = 0;
 	if (a->cluster->voters != NULL) {
-		own = len < SIM_SNAPSHOT_BYTES ? len : SIM_SNAPSHOT_BYTES;
+		first = len < SIM_SNAPSHOT_BYTES ? 0 : len - SIM_SNAPSHOT_BYTES;
 	}
-	synod_rbuf_init(&r, snap, own);
+	synod_rbuf_init(&r, snap + first, len - first);
 	(void)synod_rbuf_u32(&r, &magic);
 	(void)synod_rbuf_u64(&r, &s);
 	(void)synod_rbuf_u64(&r, &entries);
@@ -117,7 +118,7 @@ static int app_restore(void *ctx, uint64_t seq, const uint8_t *snap, size_t len)
 		return SYNOD_EINVAL;
 	}
 	if (a->cluster->voters != NULL) {
-		int rc = sim_voters_restore(a->cluster, a->node, seq, snap + own, len - own);
+		int rc = sim_voters_restore(a->cluster, a->node, seq, snap, first);
 		if (rc != 0) {
 			return rc;
 		}
@@ -153,6 +154,12 @@ static bool app_overdue(void *ctx, uint64_t now_ms)
 	return sim_voters_overdue(a->cluster, a->node, now_ms);
 }
 
+static void app_digest(void *ctx, const uint8_t *snap, size_t len, uint8_t out[PBFT_DIGEST_BYTES])
+{
+	struct sim_app *a = ctx;
+	sim_voters_digest(a->cluster, a->node, snap, len, out);
+}
+
 struct pbft_app sim_app_table(struct sim_app *a)
 {
 	bool voters = a->cluster->voters != NULL;
@@ -165,6 +172,7 @@ struct pbft_app sim_app_table(struct sim_app *a)
 	    .overdue = voters ? app_overdue : NULL,
 	    .snapshot = app_snapshot,
 	    .restore = app_restore,
+	    .digest = voters ? app_digest : NULL,
 	};
 	return t;
 }

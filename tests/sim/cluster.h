@@ -156,6 +156,7 @@ struct sim_stats {
 	uint64_t recounts_skipped; /* a gap in the recorded log */
 	uint64_t bundles_verified;
 	uint64_t bundles_skipped;
+	uint64_t bundles_uncovered; /* decided after the last stable checkpoint */
 	uint64_t tamper_tried;
 	uint64_t tamper_caught;
 	uint64_t ticks_submitted;

@@ -207,9 +207,10 @@ static void main_report_voters(const struct sim_stats *s)
 	printf("  recounts         %" PRIu64 " equal to the app's tally (%" PRIu64
 	       " skipped: log gap)\n",
 	       s->recounts, s->recounts_skipped);
-	printf("  bundles          %" PRIu64 " built and verified (%" PRIu64
-	       " skipped); tamperings %" PRIu64 " of %" PRIu64 " caught\n",
-	       s->bundles_verified, s->bundles_skipped, s->tamper_caught, s->tamper_tried);
+	printf("  bundles          %" PRIu64 " built and verified (%" PRIu64 " skipped, %" PRIu64
+	       " after the last stable checkpoint); tamperings %" PRIu64 " of %" PRIu64 " caught\n",
+	       s->bundles_verified, s->bundles_skipped, s->bundles_uncovered, s->tamper_caught,
+	       s->tamper_tried);
 }
 
 static void main_report(const struct main_args *a, const struct sim_stats *s, double seconds)

@@ -295,6 +295,8 @@ SYNOD_WUR int sim_voters_restore(struct sim_cluster *c, uint32_t node, uint64_t 
 SYNOD_WUR int sim_voters_validate(struct sim_cluster *c, uint32_t node, const uint8_t *batch,
                                   size_t len, uint64_t now_ms);
 bool sim_voters_overdue(struct sim_cluster *c, uint32_t node, uint64_t now_ms);
+void sim_voters_digest(struct sim_cluster *c, uint32_t node, const uint8_t *snap, size_t len,
+                       uint8_t out[32]);
 bool sim_voters_expired(struct sim_cluster *c, uint32_t node, const uint8_t *entry, size_t len,
                         uint64_t now_ms);
 /* An honest replica's update: voters learn from its certified batches. */

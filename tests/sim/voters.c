@@ -434,6 +434,14 @@ bool sim_voters_overdue(struct sim_cluster *c, uint32_t node, uint64_t now_ms)
 	return synod_app_overdue(c->voters->apps[node], now_ms);
 }
 
+/* pbft_app.digest: the certification app's checkpoint digest over the whole
+ * snapshot (its own part first, app.c). */
+void sim_voters_digest(struct sim_cluster *c, uint32_t node, const uint8_t *snap, size_t len,
+                       uint8_t out[32])
+{
+	synod_app_checkpoint_digest(c->voters->apps[node], snap, len, out);
+}
+
 /* ---- what voters learn from committed batches ---- */
 
 static void v_schedule(struct sim_voters *v, struct v_req *r, uint64_t now)
@@ -1263,6 +1271,42 @@ static void v_report(void *ctx, const char *failure)
 	}
 }
 
+/* Builds r's bundle at the first honest coordinator that is up (ref first)
+ * whose stable checkpoint covers the decision and that can still prove it.
+ * 0 with *text; SYNOD_ESTATE when no stable checkpoint covers it yet;
+ * SYNOD_ENOTFOUND when none can prove it (a batch the simulator did not
+ * record, or a decision from before each one's last restart or state
+ * transfer); otherwise the build error in err, at *by. */
+static int v_bundle_build(struct sim_cluster *c, uint32_t ref, const struct v_req *r, char **text,
+                          size_t *len, char *err, size_t err_len, uint32_t *by)
+{
+	struct sim_voters *v = c->voters;
+	int result = SYNOD_ESTATE;
+	for (uint32_t k = 0; k < c->n; k++) {
+		uint32_t i = (ref + k) % c->n;
+		struct synod_tally t;
+		uint8_t cores[PBFT_REPLICAS_MAX * PBFT_CORE_BYTES];
+		struct synod_bundle_checkpoint cp = {.cores = cores};
+		if (!sim_honest(c, i) || !c->nodes[i].up ||
+		    synod_app_tally_get(v->apps[i], r->id, &t) != 0 ||
+		    t.outcome == SYNOD_OUTCOME_OPEN ||
+		    pbft_stable_checkpoint_get(c->nodes[i].p, &cp.seq, cores, PBFT_REPLICAS_MAX,
+		                               &cp.count) != 0 ||
+		    cp.seq < t.decided_at.seq) {
+			continue;
+		}
+		*by = i;
+		int rc = synod_bundle_build(v->apps[i], r->id, v_lookup, v, &cp, text, len, err,
+		                            err_len);
+		if (rc == SYNOD_ENOTFOUND && strstr(err, "not one of the last") == NULL) {
+			result = SYNOD_ENOTFOUND;
+			continue;
+		}
+		return rc;
+	}
+	return result;
+}
+
 static void v_check_bundles(struct sim_cluster *c, uint32_t ref)
 {
 	struct sim_voters *v = c->voters;
@@ -1279,15 +1323,19 @@ static void v_check_bundles(struct sim_cluster *c, uint32_t ref)
 		}
 		char *text = NULL, err[256] = "", h[17], first[200] = "";
 		size_t len = 0;
+		uint32_t by = ref;
 		v_hex8(h, r->id);
-		int rc = synod_bundle_build(v->apps[ref], r->id, v_lookup, v, &text, &len, err,
-		                            sizeof err);
+		int rc = v_bundle_build(c, ref, r, &text, &len, err, sizeof err, &by);
+		if (rc == SYNOD_ESTATE) {
+			c->stats.bundles_uncovered++; /* no stable checkpoint proves it yet */
+			continue;
+		}
 		if (rc == SYNOD_ENOTFOUND) {
-			c->stats.bundles_skipped++; /* a batch the simulator did not record */
+			c->stats.bundles_skipped++;
 			continue;
 		}
 		if (rc != 0) {
-			sim_violation(c, ref, "bundle: build for request %s failed: %s (%s)", h,
+			sim_violation(c, by, "bundle: build for request %s failed: %s (%s)", h,
 			              synod_strerror(rc), err);
 			break;
 		}

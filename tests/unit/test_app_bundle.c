@@ -165,7 +165,8 @@ static void bundle_builds_and_verifies(void **state)
 	fx_free(f);
 }
 
-/* An open request has no bundle; a missing batch stops the build. */
+/* An open request has no bundle; a missing batch, a missing, early or
+ * unknown checkpoint stop the build. */
 static void bundle_build_errors(void **state)
 {
 	(void)state;
@@ -173,21 +174,47 @@ static void bundle_build_errors(void **state)
 	uint8_t id[32];
 	char *out = NULL;
 	size_t len = 0;
+	const uint32_t q = pbft_quorum(f->kit.cluster.replicas);
+	struct synod_testkit_checkpoint early, ck, forged;
 	fx_submit(f, HOUR_MS, 1, id);
-	assert_int_equal(
-	    synod_bundle_build(f->app, id, synod_testkit_log_lookup, &f->log, &out, &len, NULL, 0),
-	    SYNOD_ESTATE);
+	assert_int_equal(synod_testkit_checkpoint(&f->kit, f->app, q, &early), 0);
+	assert_int_equal(synod_bundle_build(f->app, id, synod_testkit_log_lookup, &f->log,
+	                                    &early.cp, &out, &len, NULL, 0),
+	                 SYNOD_ESTATE);
 	fx_votes(f, 0, 22, id, 0, SYNOD_VERDICT_APPROVE, 11);
+	char err[256] = "";
+	/* the checkpoint before the decision cannot prove it */
+	assert_int_equal(synod_bundle_build(f->app, id, synod_testkit_log_lookup, &f->log,
+	                                    &early.cp, &out, &len, err, sizeof err),
+	                 SYNOD_ESTATE);
+	assert_non_null(strstr(err, "after the stable checkpoint"));
+	assert_int_equal(synod_bundle_build(f->app, id, synod_testkit_log_lookup, &f->log, NULL,
+	                                    &out, &len, err, sizeof err),
+	                 SYNOD_ECERT);
+	/* a certificate for a digest this app never computed */
+	assert_int_equal(synod_testkit_checkpoint(&f->kit, f->app, q, &ck), 0);
+	forged = ck;
+	forged.cp.cores = forged.cores;
+	for (uint32_t i = 0; i < q; i++) {
+		struct pbft_core c;
+		assert_int_equal(pbft_core_decode(&c, forged.cores + (size_t)i * PBFT_CORE_BYTES),
+		                 0);
+		c.digest[0] ^= 1u;
+		pbft_core_encode(&c, forged.cores + (size_t)i * PBFT_CORE_BYTES);
+	}
+	assert_int_equal(synod_bundle_build(f->app, id, synod_testkit_log_lookup, &f->log,
+	                                    &forged.cp, &out, &len, err, sizeof err),
+	                 SYNOD_ENOTFOUND);
+	assert_non_null(strstr(err, "not one of the last"));
 	struct synod_testkit_log empty;
 	synod_testkit_log_init(&empty, &f->kit);
-	char err[256] = "";
-	assert_int_equal(synod_bundle_build(f->app, id, synod_testkit_log_lookup, &empty, &out,
-	                                    &len, err, sizeof err),
+	assert_int_equal(synod_bundle_build(f->app, id, synod_testkit_log_lookup, &empty, &ck.cp,
+	                                    &out, &len, err, sizeof err),
 	                 SYNOD_ENOTFOUND);
 	assert_non_null(strstr(err, "no committed batch"));
 	uint8_t other[32] = {9};
-	assert_int_equal(synod_bundle_build(f->app, other, synod_testkit_log_lookup, &f->log, &out,
-	                                    &len, NULL, 0),
+	assert_int_equal(synod_bundle_build(f->app, other, synod_testkit_log_lookup, &f->log,
+	                                    &ck.cp, &out, &len, NULL, 0),
 	                 SYNOD_ENOTFOUND);
 	assert_null(out);
 	fx_free(f);
@@ -698,8 +725,10 @@ static void bundle_exclusion_after_the_fact(void **state)
 	struct fx_report rep;
 	memset(&rep, 0, sizeof rep);
 	assert_int_not_equal(fx_verify(f, e, elen, &rep), 0);
-	if (rep.count != 2) { /* exactly the two evidence votes, nothing else */
-		fail_msg("want only the two evidence failures:\n%s", rep.text);
+	/* exactly the two evidence votes, and the certified decision record,
+	 * which has the real voter set */
+	if (rep.count != 3 || strstr(rep.text, "certified log of decisions") == NULL) {
+		fail_msg("want only the two evidence failures and the record's:\n%s", rep.text);
 	}
 	free(e);
 	json_object_put(root);

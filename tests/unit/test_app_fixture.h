@@ -235,8 +235,13 @@ static inline char *fx_bundle(struct fx *f, const uint8_t id[SYNOD_HASH_BYTES], 
 {
 	char *out = NULL;
 	char err[512] = "";
-	int rc = synod_bundle_build(f->app, id, synod_testkit_log_lookup, &f->log, &out, len, err,
-	                            sizeof err);
+	struct synod_testkit_checkpoint ck;
+	int rc =
+	    synod_testkit_checkpoint(&f->kit, f->app, pbft_quorum(f->kit.cluster.replicas), &ck);
+	if (rc == 0) {
+		rc = synod_bundle_build(f->app, id, synod_testkit_log_lookup, &f->log, &ck.cp, &out,
+		                        len, err, sizeof err);
+	}
 	if (rc != 0) {
 		fail_msg("synod_bundle_build: %s (%s)", err, synod_strerror(rc));
 	}

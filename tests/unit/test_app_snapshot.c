@@ -229,7 +229,13 @@ static uint32_t be32_at(const uint8_t *p)
 /* The offset of the exclusion section (layout: snapshot.c, README.md). */
 static size_t snap_exclusions_offset(const uint8_t *snap, uint32_t seats)
 {
-	size_t off = 4 + 4 + 32 + 8 + 12 + 8 + 8 + 64; /* to the history count */
+	/* magic, version, the log of decisions (size, root, frontier) */
+	uint64_t decisions = 0;
+	for (int i = 0; i < 8; i++) {
+		decisions = decisions << 8 | snap[8 + i];
+	}
+	size_t off = 4 + 4 + 8 + 32 + 32 * (size_t)__builtin_popcountll(decisions);
+	off += 32 + 8 + 12 + 8 + 8 + 64; /* to the history count */
 	off += 4 + (size_t)be32_at(snap + off) * 64;
 	off += 8 * (SYNOD_OUTCOME_COUNT + SYNOD_VOTE_REASON_COUNT + SYNOD_SUBMIT_RESULT_COUNT + 4);
 	off += (size_t)seats * (4 + 32);
