@@ -777,6 +777,82 @@ static void batch_digest_is_merkle_root(void **state)
 	assert_memory_equal(digest, want, 32);
 }
 
+/* A coordinator that reads the same certified entries differently builds a
+ * bundle whose every signature, Merkle path and commit certificate checks:
+ * here it leaves out the TICK that expired the request, so that the late
+ * 22nd approval counts and the bundle says APPROVED. Only 2f+1 replicas can
+ * certify that reading; with the cluster's real checkpoint the certified log
+ * of decisions refuses it. So it does a bundle that rewrites what no vote
+ * binds (the epoch of an EXPIRED request without votes: seed 44714 of the
+ * 100,000-seed simulator run). */
+static void bundle_other_reading_refused(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new();
+	uint8_t id[32], quiet[32];
+	fx_submit(f, 5000, 1, id);
+	fx_submit(f, 5000, 2, quiet);
+	fx_votes(f, 0, 21, id, 0, SYNOD_VERDICT_APPROVE, 7);
+	fx_tick(f, f->now_ms + 5000);
+	const uint64_t tick_seq = f->log.count;
+	assert_int_equal(fx_tally(f, id).outcome, SYNOD_OUTCOME_EXPIRED);
+	assert_int_equal(fx_tally(f, quiet).outcome, SYNOD_OUTCOME_EXPIRED);
+	fx_vote(f, 21, id, 0, SYNOD_VERDICT_APPROVE, 0); /* late */
+	size_t hlen = 0;
+	char *honest = fx_bundle(f, id, &hlen);
+	expect_valid(f, honest, hlen);
+
+	/* the liar: every certified batch but the TICK's */
+	struct synod_app *liar = fx_app_new(f);
+	for (uint64_t s = 1; s <= f->log.count; s++) {
+		const struct synod_testkit_batch *b = &f->log.batches[s - 1];
+		synod_app_execute(liar, s, s == tick_seq ? NULL : b->batch,
+		                  s == tick_seq ? 0 : b->len);
+	}
+	struct synod_tally t;
+	assert_int_equal(synod_app_tally_get(liar, id, &t), 0);
+	assert_int_equal(t.outcome, SYNOD_OUTCOME_APPROVED);
+	struct synod_testkit_checkpoint lck;
+	assert_int_equal(
+	    synod_testkit_checkpoint(&f->kit, liar, pbft_quorum(f->kit.cluster.replicas), &lck), 0);
+	char *lie = NULL;
+	size_t llen = 0;
+	assert_int_equal(synod_bundle_build(liar, id, synod_testkit_log_lookup, &f->log, &lck.cp,
+	                                    &lie, &llen, NULL, 0),
+	                 0);
+	/* with 2f+1 replicas behind its reading it would verify: beyond f faults */
+	expect_valid(f, lie, llen);
+	struct json_object *lroot = parse(lie, llen), *hroot = parse(honest, hlen), *ck = NULL;
+	assert_true(json_object_object_get_ex(hroot, "checkpoint", &ck));
+	json_object_object_add(lroot, "checkpoint", json_object_get(ck));
+	size_t elen = 0;
+	char *e = edit_canonical(lroot, &elen);
+	expect_invalid(f, e, elen, "certified log of decisions does not hold");
+	struct fx_report rep;
+	assert_int_not_equal(fx_verify(f, e, elen, &rep), 0);
+	assert_int_equal(rep.count, 1); /* everything else checks */
+	free(e);
+	json_object_put(lroot);
+	json_object_put(hroot);
+
+	/* an EXPIRED request without votes: its epoch is bound only by the record */
+	size_t qlen = 0;
+	char *q = fx_bundle(f, quiet, &qlen);
+	expect_valid(f, q, qlen);
+	struct json_object *qroot = parse(q, qlen), *ep = NULL;
+	assert_true(json_object_object_get_ex(qroot, "epoch", &ep));
+	json_object_object_add(ep, "number", json_object_new_int(8));
+	e = edit_canonical(qroot, &elen);
+	expect_invalid(f, e, elen, "certified log of decisions does not hold");
+	free(e);
+	json_object_put(qroot);
+	free(q);
+	free(lie);
+	free(honest);
+	synod_app_close(liar);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -793,6 +869,7 @@ int main(void)
 	    cmocka_unit_test(bundle_certificates_checked),
 	    cmocka_unit_test(bundle_injected_cert_crypto),
 	    cmocka_unit_test(bundle_exclusion_after_the_fact),
+	    cmocka_unit_test(bundle_other_reading_refused),
 	    cmocka_unit_test(bundle_garbage),
 	    cmocka_unit_test(batch_digest_is_merkle_root),
 	};
