@@ -90,14 +90,7 @@ static int bundle_collect_exclusions(struct bundle_ctx *b)
 		if ((r->eligible >> s & 1u) != 0) {
 			continue;
 		}
-		const struct app_exclusion *found = NULL;
-		for (uint32_t i = 0; i < SYNOD_APP_EXCLUSIONS_MAX && found == NULL; i++) {
-			const struct app_exclusion *x = &b->a->st->exclusions[i];
-			if (x->used && x->seat == s && x->from_epoch <= r->epoch &&
-			    r->epoch < x->until_epoch) {
-				found = x;
-			}
-		}
+		const struct app_exclusion *found = app_exclusion_covering(b->a, s, r->epoch);
 		if (found == NULL) {
 			return synod_errf(
 			    b->errmsg, b->errmsg_len, SYNOD_ENOTFOUND,
@@ -492,6 +485,13 @@ static int bundle_checkpoint(struct bundle_ctx *b, const struct synod_bundle_che
 		                  (unsigned long long)r->decided_at.seq,
 		                  (unsigned long long)cp->seq);
 	}
+	if (r->decision_index < a->dlog.base) {
+		return synod_errf(b->errmsg, b->errmsg_len, SYNOD_ENOTFOUND,
+		                  "bundle: decision %llu is older than what this coordinator can "
+		                  "prove (its last %u or more decisions, since its last restore)",
+		                  (unsigned long long)r->decision_index,
+		                  SYNOD_APP_DECISIONS_PROVABLE);
+	}
 	const struct app_checkpoint *k = app_checkpoint_find(a, first.digest);
 	if (k == NULL) {
 		return synod_errf(b->errmsg, b->errmsg_len, SYNOD_ENOTFOUND,
@@ -502,13 +502,6 @@ static int bundle_checkpoint(struct bundle_ctx *b, const struct synod_bundle_che
 	uint8_t root[SYNOD_HASH_BYTES], leaf[SYNOD_HASH_BYTES];
 	uint8_t proof[SYNOD_MERKLE_PROOF_HASHES_MAX][SYNOD_HASH_BYTES];
 	size_t proof_len = 0;
-	if (r->decision_index < a->dlog.base) {
-		return synod_errf(b->errmsg, b->errmsg_len, SYNOD_ENOTFOUND,
-		                  "bundle: decision %llu is older than the last %u decisions this "
-		                  "coordinator can prove",
-		                  (unsigned long long)r->decision_index,
-		                  SYNOD_APP_DECISIONS_PROVABLE);
-	}
 	app_decision_leaf(a->cfg.cluster.cluster_id, &b->record, leaf);
 	if (k->decisions <= r->decision_index || k->decisions > a->dlog.count ||
 	    synod_merkle_log_root(&a->dlog, k->decisions, root) != 0 ||

@@ -17,11 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DECISION_MAGIC   0x53594443u /* "SYDC" */
-#define DECISION_VERSION 1u
+#define DECISION_MAGIC      0x53594443u /* "SYDC" */
+#define DECISION_VERSION    1u
+#define DECISION_VERSION_NP 2u /* with non-participation exclusions */
 #define DECISION_BYTES_MAX                                                                         \
 	(8u + SYNOD_CLUSTER_ID_BYTES + 2u * SYNOD_HASH_BYTES + 1u + 2u * 12u + 8u + 8u + 4u +      \
-	 APP_DECISION_VOTES_MAX * 14u)
+	 APP_DECISION_VOTES_MAX * 14u + 4u +                                                       \
+	 SYNOD_APP_SEATS_MAX * (1u + 3u * 8u + SYNOD_HASH_BYTES))
 
 static const char checkpoint_tag[] = "synod.checkpoint.v1";
 
@@ -70,6 +72,18 @@ void app_decision_record_of(const struct synod_app *a, const struct app_request 
 		}
 	}
 	qsort(d->votes, d->vote_count, sizeof d->votes[0], record_cmp);
+	for (uint32_t s = 0; s < a->seats; s++) {
+		const struct app_exclusion *x =
+		    (r->eligible >> s & 1u) != 0 ? NULL : app_exclusion_covering(a, s, r->epoch);
+		if (x != NULL && x->kind == SYNOD_EXCLUSION_NON_PARTICIPATION) {
+			struct app_decision_np *np = &d->np[d->np_count++];
+			np->seat = (uint8_t)s;
+			np->from_epoch = x->from_epoch;
+			np->until_epoch = x->until_epoch;
+			np->missed = x->missed;
+			memcpy(np->request_id, x->request_id, SYNOD_HASH_BYTES);
+		}
+	}
 }
 
 static void wpos(struct synod_wbuf *w, struct synod_app_pos p)
@@ -83,10 +97,10 @@ void app_decision_leaf(const uint8_t cluster_id[SYNOD_CLUSTER_ID_BYTES],
 {
 	uint8_t buf[DECISION_BYTES_MAX];
 	struct synod_wbuf w;
-	SYNOD_ASSERT(d->vote_count <= APP_DECISION_VOTES_MAX);
+	SYNOD_ASSERT(d->vote_count <= APP_DECISION_VOTES_MAX && d->np_count <= SYNOD_APP_SEATS_MAX);
 	synod_wbuf_init(&w, buf, sizeof buf);
 	synod_wbuf_u32(&w, DECISION_MAGIC);
-	synod_wbuf_u32(&w, DECISION_VERSION);
+	synod_wbuf_u32(&w, d->np_count > 0 ? DECISION_VERSION_NP : DECISION_VERSION);
 	synod_wbuf_bytes(&w, cluster_id, SYNOD_CLUSTER_ID_BYTES);
 	synod_wbuf_bytes(&w, d->request_id, SYNOD_HASH_BYTES);
 	synod_wbuf_u8(&w, d->outcome);
@@ -100,6 +114,16 @@ void app_decision_leaf(const uint8_t cluster_id[SYNOD_CLUSTER_ID_BYTES],
 		wpos(&w, d->votes[i].pos);
 		synod_wbuf_u8(&w, d->votes[i].seat);
 		synod_wbuf_u8(&w, d->votes[i].reason);
+	}
+	if (d->np_count > 0) {
+		synod_wbuf_u32(&w, d->np_count);
+	}
+	for (uint32_t i = 0; i < d->np_count; i++) {
+		synod_wbuf_u8(&w, d->np[i].seat);
+		synod_wbuf_u64(&w, d->np[i].from_epoch);
+		synod_wbuf_u64(&w, d->np[i].until_epoch);
+		synod_wbuf_u64(&w, d->np[i].missed);
+		synod_wbuf_bytes(&w, d->np[i].request_id, SYNOD_HASH_BYTES);
 	}
 	SYNOD_ASSERT(w.err == 0);
 	synod_merkle_leaf_hash(out, buf, w.len);
@@ -122,11 +146,12 @@ void app_decision_append(struct synod_app *a, struct app_request *r)
 	/* A replica that cannot record a decision cannot compute its next
 	 * checkpoint digest: stopping is the only safe answer (it recovers from
 	 * its WAL or a peer's snapshot on restart). */
-	if (synod_merkle_log_append(&a->dlog, leaf) != 0) {
-		synod_log(SYNOD_LOG_ERROR, "app", "out of memory recording decision %llu",
-		          (unsigned long long)a->dlog.count);
-		SYNOD_ASSERT(!"out of memory in the log of decisions");
+	int rc = synod_merkle_log_append(&a->dlog, leaf);
+	if (rc != 0) {
+		synod_log(SYNOD_LOG_ERROR, "app", "recording decision %llu: %s",
+		          (unsigned long long)a->dlog.count, synod_strerror(rc));
 	}
+	SYNOD_ASSERT(rc == 0);
 }
 
 void app_checkpoint_digest(uint64_t decisions, const uint8_t root[SYNOD_HASH_BYTES],
@@ -149,7 +174,9 @@ void app_checkpoint_digest(uint64_t decisions, const uint8_t root[SYNOD_HASH_BYT
 /* pbft_app.digest: any bytes (a peer's snapshot may be malformed). The size
  * and root sit right after the snapshot's magic and version; a snapshot too
  * short to hold them digests as size 0 with a zero root (it will not restore
- * anyway). */
+ * anyway). Only digests whose log of decisions is a prefix of ours are
+ * remembered (our own checkpoints), so that a peer's junk snapshots cannot
+ * push them out. */
 void synod_app_checkpoint_digest(struct synod_app *a, const uint8_t *snap, size_t len,
                                  uint8_t out[SYNOD_HASH_BYTES])
 {
@@ -164,7 +191,11 @@ void synod_app_checkpoint_digest(struct synod_app *a, const uint8_t *snap, size_
 	synod_sha256(c.state_hash, snap, len);
 	app_checkpoint_digest(c.decisions, c.decisions_root, c.state_hash, c.digest);
 	memcpy(out, c.digest, SYNOD_HASH_BYTES);
-	if (app_checkpoint_find(a, c.digest) == NULL) {
+	uint8_t root[SYNOD_HASH_BYTES];
+	if (c.decisions >= a->dlog.base && c.decisions <= a->dlog.count &&
+	    synod_merkle_log_root(&a->dlog, c.decisions, root) == 0 &&
+	    memcmp(root, c.decisions_root, SYNOD_HASH_BYTES) == 0 &&
+	    app_checkpoint_find(a, c.digest) == NULL) {
 		c.used = true;
 		a->ckpts[a->ckpt_next] = c;
 		a->ckpt_next = (a->ckpt_next + 1u) % APP_CHECKPOINTS_KEPT;

@@ -37,17 +37,23 @@ void app_epoch_first(struct synod_app *a)
 	synod_voter_set_hash(e->voter_set_hash, &a->cfg.cluster, e->eligible);
 }
 
-/* true when seat has a record that covers epoch number. */
-static bool epoch_seat_excluded(const struct synod_app *a, uint32_t seat, uint64_t number)
+const struct app_exclusion *app_exclusion_covering(const struct synod_app *a, uint32_t seat,
+                                                   uint64_t epoch)
 {
 	for (uint32_t i = 0; i < SYNOD_APP_EXCLUSIONS_MAX; i++) {
 		const struct app_exclusion *x = &a->st->exclusions[i];
-		if (x->used && x->seat == seat && x->from_epoch <= number &&
-		    number < x->until_epoch) {
-			return true;
+		if (x->used && x->seat == seat && x->from_epoch <= epoch &&
+		    epoch < x->until_epoch) {
+			return x;
 		}
 	}
-	return false;
+	return NULL;
+}
+
+/* true when seat has a record that covers epoch number. */
+static bool epoch_seat_excluded(const struct synod_app *a, uint32_t seat, uint64_t number)
+{
+	return app_exclusion_covering(a, seat, number) != NULL;
 }
 
 /* A free record: the lowest unused one, else the oldest that has expired.

@@ -158,6 +158,18 @@ struct app_decision_record {
 	uint64_t eligible;
 	uint32_t vote_count;
 	struct app_ignored votes[APP_DECISION_VOTES_MAX]; /* reason: COUNTED or why ignored */
+	/* The non-participation exclusions of the request's epoch, by seat: only
+	 * the record binds them (equivocations are bound by their signed
+	 * evidence). None under the default policy, where the record keeps its
+	 * version 1 bytes. */
+	uint32_t np_count;
+	struct app_decision_np {
+		uint8_t seat;
+		uint64_t from_epoch;
+		uint64_t until_epoch;
+		uint64_t missed;
+		uint8_t request_id[SYNOD_HASH_BYTES];
+	} np[SYNOD_APP_SEATS_MAX];
 };
 
 /* The record of decided request r: its counted votes, both votes of each seat
@@ -223,6 +235,9 @@ void app_participation_record(struct synod_app *a, const struct app_request *r);
 void app_participation_vote(struct synod_app *a, uint32_t seat);
 void app_event(const struct synod_app *a, const struct synod_app_event *ev);
 void app_exclusion_view(const struct app_exclusion *x, struct synod_exclusion *out);
+/* The record that excludes seat from epoch, or NULL. */
+const struct app_exclusion *app_exclusion_covering(const struct synod_app *a, uint32_t seat,
+                                                   uint64_t epoch);
 
 /* Vote checks shared by the state machine and the recount: the signature via
  * crypto (default synod_sig_verify). */

@@ -76,6 +76,8 @@ struct verifier {
 	uint8_t voter_set_hash[SYNOD_HASH_BYTES];
 	uint8_t leaf[SYNOD_HASH_BYTES]; /* the decision record the bundle reads */
 	bool leaf_ok;
+	uint32_t np_count; /* non-participation exclusions, as listed (by seat) */
+	struct app_decision_np np[SYNOD_APP_SEATS_MAX];
 };
 
 __attribute__((format(printf, 2, 3))) static void vfail(struct verifier *v, const char *fmt, ...)
@@ -602,6 +604,14 @@ static uint32_t verify_exclusion(struct verifier *v, const struct json_object *o
 	                          eq ? ev[1]->entry_len - 1 : 0, err, sizeof err) != 0) {
 		vfail(v, "%s: %s", where, err);
 	}
+	if (!eq && v->np_count < SYNOD_APP_SEATS_MAX) {
+		struct app_decision_np *np = &v->np[v->np_count++];
+		np->seat = (uint8_t)ex.seat;
+		np->from_epoch = ex.from_epoch;
+		np->until_epoch = ex.until_epoch;
+		np->missed = ex.missed;
+		memcpy(np->request_id, ex.request_id, SYNOD_HASH_BYTES);
+	}
 	if (!(ex.from_epoch <= v->epoch && v->epoch < ex.until_epoch)) {
 		vfail(v, "%s: epochs %llu..%llu do not cover the request's epoch %llu", where,
 		      (unsigned long long)ex.from_epoch, (unsigned long long)ex.until_epoch,
@@ -923,6 +933,8 @@ static void verify_record(struct verifier *v, struct ventry *const *sorted, uint
 		r->seat = (uint8_t)e->seat;
 		r->reason = e->kind == VE_VOTE ? (uint8_t)SYNOD_VOTE_COUNTED : e->reason;
 	}
+	d.np_count = v->np_count;
+	memcpy(d.np, v->np, sizeof d.np);
 	app_decision_leaf(v->c->cluster_id, &d, v->leaf);
 	v->leaf_ok = true;
 }
@@ -1041,9 +1053,10 @@ static void verify_checkpoint(struct verifier *v, const struct json_object *root
 			return;
 		}
 	}
-	if (v->leaf_ok &&
-	    synod_merkle_inclusion_verify(v->leaf, index, decisions, SYNOD_MERKLE_HASHES(proof),
-	                                  plen, droot) != 0) {
+	if (!v->leaf_ok) {
+		vfail(v, "checkpoint: the bundle gives no decision record to look up");
+	} else if (synod_merkle_inclusion_verify(v->leaf, index, decisions,
+	                                         SYNOD_MERKLE_HASHES(proof), plen, droot) != 0) {
 		vfail(v,
 		      "checkpoint: the certified log of decisions does not hold this bundle's "
 		      "reading at index %llu: the cluster decided otherwise (outcome, epoch, voter "

@@ -1302,7 +1302,8 @@ static int v_bundle_build(struct sim_cluster *c, uint32_t ref, const struct v_re
 			result = SYNOD_ENOTFOUND;
 			continue;
 		}
-		return rc;
+		/* a stable checkpoint this coordinator took but forgot is a bug */
+		return rc == SYNOD_ENOTFOUND ? SYNOD_EINVAL : rc;
 	}
 	return result;
 }

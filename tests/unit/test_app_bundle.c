@@ -853,6 +853,52 @@ static void bundle_other_reading_refused(void **state)
 	fx_free(f);
 }
 
+/* Non-participation exclusions have no signed evidence: only the certified
+ * record binds them, so their counts and request ids cannot change either. */
+static void bundle_non_participation_bound(void **state)
+{
+	(void)state;
+	struct synod_policy p;
+	synod_policy_defaults(&p);
+	p.epoch_decisions = 2;
+	p.non_participation = true;
+	p.np_missed_decisions_max = 2;
+	struct fx *f = fx_new_policy(&p, 37);
+	uint8_t ids[3][32];
+	for (uint32_t i = 0; i < 3; i++) {
+		fx_submit(f, HOUR_MS, i + 1, ids[i]);
+		fx_votes(f, 0, 22, ids[i], i < 2 ? 0 : 1, SYNOD_VERDICT_APPROVE, 22);
+		assert_int_equal(fx_tally(f, ids[i]).outcome, SYNOD_OUTCOME_APPROVED);
+	}
+	assert_int_equal(synod_app_exclusion_count(f->app), 11); /* seats 22..32 */
+	size_t len = 0;
+	char *b = fx_bundle(f, ids[2], &len);
+	expect_valid(f, b, len);
+	for (int edit = 0; edit < 2; edit++) {
+		struct json_object *root = parse(b, len), *ep = NULL, *ex = NULL;
+		assert_true(json_object_object_get_ex(root, "epoch", &ep));
+		assert_true(json_object_object_get_ex(ep, "exclusions", &ex));
+		struct json_object *x = json_object_array_get_idx(ex, 3);
+		if (edit == 0) {
+			json_object_object_add(x, "missed", json_object_new_int(3));
+		} else {
+			struct json_object *rid = NULL;
+			assert_true(json_object_object_get_ex(x, "request_id", &rid));
+			char hex[65];
+			snprintf(hex, sizeof hex, "%s", json_object_get_string(rid));
+			hex[0] = hex[0] == '0' ? '1' : '0';
+			json_object_object_add(x, "request_id", json_object_new_string(hex));
+		}
+		size_t elen = 0;
+		char *e = edit_canonical(root, &elen);
+		expect_invalid(f, e, elen, "certified log of decisions does not hold");
+		free(e);
+		json_object_put(root);
+	}
+	free(b);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -870,6 +916,7 @@ int main(void)
 	    cmocka_unit_test(bundle_injected_cert_crypto),
 	    cmocka_unit_test(bundle_exclusion_after_the_fact),
 	    cmocka_unit_test(bundle_other_reading_refused),
+	    cmocka_unit_test(bundle_non_participation_bound),
 	    cmocka_unit_test(bundle_garbage),
 	    cmocka_unit_test(batch_digest_is_merkle_root),
 	};
