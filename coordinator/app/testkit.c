@@ -175,7 +175,7 @@ static int testkit_cores(const struct synod_testkit *t, enum pbft_msg_type type,
 		struct pbft_core c;
 		uint8_t sb[PBFT_CORE_SIGNED_BYTES];
 		memset(&c, 0, sizeof c);
-		c.type = type;
+		c.type = (uint8_t)type;
 		c.sender = (uint16_t)i;
 		c.view = view;
 		c.seq = seq;
