@@ -26,6 +26,7 @@ struct h_app {
 	uint64_t entries;
 	uint8_t executed[256][32]; /* batch digest per seq, for agreement */
 	uint64_t overdue_until_ms; /* app.overdue says true before this time */
+	uint64_t digests;          /* app.digest calls */
 };
 
 struct h_msg {
@@ -126,6 +127,19 @@ static int h_restore(void *ctx, uint64_t seq, const uint8_t *snap, size_t len)
 	return 0;
 }
 
+/* app.digest: not plain SHA-256, so every path (own checkpoint, state
+ * transfer, WAL restore) is shown to use it. */
+static void h_digest(void *ctx, const uint8_t *snap, size_t len, uint8_t out[32])
+{
+	struct h_app *a = ctx;
+	struct synod_sha256 h;
+	a->digests++;
+	synod_sha256_init(&h);
+	synod_sha256_update(&h, "h-digest", 8);
+	synod_sha256_update(&h, snap, len);
+	synod_sha256_final(&h, out);
+}
+
 static bool h_overdue(void *ctx, uint64_t now_ms)
 {
 	const struct h_app *a = ctx;
@@ -156,7 +170,8 @@ static void h_node_open(struct harness *h, uint32_t i)
 	                            .execute = h_execute,
 	                            .overdue = h_overdue,
 	                            .snapshot = h_snapshot,
-	                            .restore = h_restore};
+	                            .restore = h_restore,
+	                            .digest = h_digest};
 	char err[256];
 	assert_int_equal(pbft_init(&h->nodes[i].p, &cfg, err, sizeof err), 0);
 }
@@ -539,6 +554,78 @@ static void pbft_cert_verify_rejects(void **state)
 	h_close(&h);
 }
 
+/* The stable checkpoint's proof, as a driver gets it, is a certificate anyone
+ * can check: 2f+1 CHECKPOINTs for (seq, app.digest of the snapshot). */
+static void pbft_stable_checkpoint_certified(void **state)
+{
+	(void)state;
+	static struct harness h;
+	h_init(&h, 4);
+	uint64_t seq = 0;
+	uint32_t count = 0;
+	uint8_t cores[PBFT_REPLICAS_MAX * PBFT_CORE_BYTES];
+	assert_int_equal(pbft_stable_checkpoint_get(h.nodes[0].p, &seq, cores, 4, &count), 0);
+	assert_int_equal(seq, 0); /* none yet */
+	for (uint32_t k = 0; k < 24; k++) {
+		h_submit(&h, k % 4, k);
+	}
+	h_run(&h, 2000);
+	assert_int_equal(pbft_stable_checkpoint_get(h.nodes[0].p, &seq, cores, 4, &count), 0);
+	assert_true(seq >= 4 && seq % 4 == 0);
+	assert_true(count >= 3);
+	assert_true(h.nodes[0].app.digests > 0);
+	assert_int_equal(pbft_stable_checkpoint_get(h.nodes[0].p, &seq, cores, 2, &count),
+	                 SYNOD_ELIMIT);
+	assert_int_equal(pbft_stable_checkpoint_get(h.nodes[0].p, &seq, cores, 4, &count), 0);
+	struct pbft_core first;
+	assert_int_equal(pbft_core_decode(&first, cores), 0);
+	assert_int_equal(first.type, PBFT_MSG_CHECKPOINT);
+	struct pbft_crypto crypto = {.verify = h_verify_any};
+	const uint8_t(*pks)[32] = (const uint8_t(*)[32])h.pks;
+	char err[256];
+	assert_int_equal(pbft_checkpoint_cert_verify(&crypto, 4, pks, seq, first.digest, cores,
+	                                             count, err, sizeof err),
+	                 0);
+	/* a checkpoint certificate is not a commit certificate, and 2f is not 2f+1 */
+	assert_int_equal(
+	    pbft_cert_verify(&crypto, 4, pks, seq, first.digest, cores, count, err, sizeof err),
+	    SYNOD_ECERT);
+	assert_non_null(strstr(err, "is not a COMMIT"));
+	assert_int_equal(pbft_checkpoint_cert_verify(&crypto, 4, pks, seq, first.digest, cores, 2,
+	                                             err, sizeof err),
+	                 SYNOD_ECERT);
+	assert_non_null(strstr(err, "valid CHECKPOINTs, needs 3"));
+	/* CHECKPOINTs from different views make one certificate; COMMITs do not */
+	uint8_t digest[32] = {5};
+	uint8_t mixed[2][3 * PBFT_CORE_BYTES];
+	for (int type = 0; type < 2; type++) {
+		for (uint32_t i = 0; i < 3; i++) {
+			struct pbft_core c = {.type =
+			                          type == 0 ? PBFT_MSG_CHECKPOINT : PBFT_MSG_COMMIT,
+			                      .sender = (uint16_t)i,
+			                      .view = i,
+			                      .seq = 8};
+			memcpy(c.digest, digest, 32);
+			uint8_t sb[PBFT_CORE_SIGNED_BYTES];
+			pbft_core_signed_bytes(&c, sb);
+			crypto_sign_ed25519_detached(c.sig, NULL, sb, sizeof sb, h.nodes[i].sk);
+			pbft_core_encode(&c, mixed[type] + i * PBFT_CORE_BYTES);
+		}
+	}
+	assert_int_equal(
+	    pbft_checkpoint_cert_verify(&crypto, 4, pks, 8, digest, mixed[0], 3, err, sizeof err),
+	    0);
+	assert_int_equal(pbft_cert_verify(&crypto, 4, pks, 8, digest, mixed[1], 3, err, sizeof err),
+	                 SYNOD_ECERT);
+	assert_non_null(strstr(err, "another view"));
+	mixed[0][PBFT_CORE_BYTES + 70] ^= 1; /* a flipped signature bit */
+	assert_int_equal(
+	    pbft_checkpoint_cert_verify(&crypto, 4, pks, 8, digest, mixed[0], 3, err, sizeof err),
+	    SYNOD_ECERT);
+	assert_non_null(strstr(err, "bad signature"));
+	h_close(&h);
+}
+
 static void pbft_config_rejected(void **state)
 {
 	(void)state;
@@ -572,6 +659,7 @@ int main(void)
 	    cmocka_unit_test(pbft_restart_from_records),
 	    cmocka_unit_test(pbft_restart_from_wal),
 	    cmocka_unit_test(pbft_cert_verify_rejects),
+	    cmocka_unit_test(pbft_stable_checkpoint_certified),
 	    cmocka_unit_test(pbft_config_rejected),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
