@@ -131,7 +131,8 @@ struct synod_app {
 	struct app_state *spare;
 	/* request id -> slot + 1 (0: empty), linear probing; rebuilt on restore */
 	uint32_t *index;
-	uint32_t index_cap; /* a power of two, >= 2 * requests_max */
+	uint32_t index_cap;    /* a power of two, >= 2 * requests_max */
+	uint8_t index_key[16]; /* SipHash key, random per process: ids cannot be ground */
 	/* The log of decisions (leaf i: the i-th decision's record), kept from
 	 * dlog.base on to prove decisions in bundles; its size and root are part
 	 * of every checkpoint digest (decisions.c). */

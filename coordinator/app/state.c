@@ -6,6 +6,7 @@
 #include "coordinator/app/internal.h"
 
 #include <stdlib.h>
+#include <sodium.h>
 #include <string.h>
 
 SYNOD_COUNTER(app_batch_malformed_total, "synod_app_batches_malformed_total",
@@ -81,6 +82,8 @@ int synod_app_init(struct synod_app **out, const struct synod_app_config *cfg, c
 	a->st = app_state_alloc(a->requests_max, a->seats);
 	a->spare = app_state_alloc(a->requests_max, a->seats);
 	a->index = calloc(a->index_cap, sizeof *a->index);
+	_Static_assert(sizeof a->index_key == crypto_shorthash_KEYBYTES, "SipHash key");
+	randombytes_buf(a->index_key, sizeof a->index_key);
 	if (a->st == NULL || a->spare == NULL || a->index == NULL) {
 		synod_app_close(a);
 		return synod_errf(errmsg, errmsg_len, SYNOD_ENOMEM, "app: out of memory");
@@ -106,11 +109,17 @@ void synod_app_close(struct synod_app *a)
 
 /* ---- the request index: id -> slot, linear probing ---- */
 
+/* Request ids are SHA-256 of what submitters send, so a submitter could grind
+ * ids that share their first bytes and turn every lookup into a long probe.
+ * A keyed hash (SipHash-2-4, a random key per app) leaves nothing to grind
+ * for. The index is local: it never reaches a snapshot or a digest. */
 static uint32_t app_index_home(const struct synod_app *a, const uint8_t id[SYNOD_HASH_BYTES])
 {
-	uint32_t h =
-	    (uint32_t)id[0] | (uint32_t)id[1] << 8 | (uint32_t)id[2] << 16 | (uint32_t)id[3] << 24;
-	return h & (a->index_cap - 1);
+	uint8_t h[crypto_shorthash_BYTES];
+	crypto_shorthash(h, id, SYNOD_HASH_BYTES, a->index_key);
+	uint32_t v =
+	    (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 24;
+	return v & (a->index_cap - 1);
 }
 
 struct app_request *app_request_find(const struct synod_app *a, const struct app_state *st,
