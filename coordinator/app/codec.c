@@ -212,7 +212,7 @@ static int request_keys_check(const struct json_object *obj, const char *const a
 static int request_ident(const struct json_object *obj, const char *key, const char *field,
                          char *out, char *errmsg, size_t errmsg_len)
 {
-	struct json_object *v;
+	struct json_object *v = NULL;
 	int rc =
 	    request_member(obj, key, field, json_type_string, "a string", &v, errmsg, errmsg_len);
 	if (rc != 0) {
@@ -258,7 +258,7 @@ static int request_artifact(const struct json_object *a, uint32_t i, struct syno
 	if (rc != 0) {
 		return rc;
 	}
-	struct json_object *v;
+	struct json_object *v = NULL;
 	snprintf(field, sizeof field, "artifacts[%u].name", i);
 	rc = request_member(a, "name", field, json_type_string, "a string", &v, errmsg, errmsg_len);
 	if (rc != 0) {
@@ -502,7 +502,7 @@ static int vote_member(const struct json_object *obj, const char *key, const cha
 static int vote_hex(const struct json_object *obj, const char *key, const char *field,
                     uint8_t out[SYNOD_HASH_BYTES], char *errmsg, size_t errmsg_len)
 {
-	struct json_object *v;
+	struct json_object *v = NULL;
 	int rc = vote_member(obj, key, field, json_type_string, "a string", &v, errmsg, errmsg_len);
 	if (rc == 0 && !app_hex_lower_decode(out, SYNOD_HASH_BYTES, json_object_get_string(v),
 	                                     (size_t)json_object_get_string_len(v))) {
@@ -516,7 +516,7 @@ static int vote_plugin(const struct json_object *vote, struct synod_vote *out, c
                        size_t errmsg_len)
 {
 	struct json_object *plugin;
-	struct json_object *v;
+	struct json_object *v = NULL;
 	const char *bad = NULL;
 	int rc = vote_member(vote, "plugin", "vote.plugin", json_type_object, "an object", &plugin,
 	                     errmsg, errmsg_len);
@@ -563,7 +563,7 @@ static int vote_plugin(const struct json_object *vote, struct synod_vote *out, c
 static int vote_numbers(const struct json_object *vote, struct synod_vote *out, char *errmsg,
                         size_t errmsg_len)
 {
-	struct json_object *v;
+	struct json_object *v = NULL;
 	int rc = vote_member(vote, "epoch", "vote.epoch", json_type_int, "an integer", &v, errmsg,
 	                     errmsg_len);
 	if (rc != 0) {
