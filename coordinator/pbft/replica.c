@@ -189,6 +189,25 @@ void pbft_out_record_view(struct pbft *p)
 
 /* --- init ------------------------------------------------------------------ */
 
+/* Quorums count distinct replicas by their keys: one key held by two indexes
+ * would let its holder count twice in every quorum. */
+static int init_check_pubkeys(const struct pbft_config *c, char *errmsg, size_t errmsg_len)
+{
+	for (uint32_t i = 1; i < c->replicas; i++) {
+		for (uint32_t j = 0; j < i; j++) {
+			if (memcmp(c->pubkeys[i], c->pubkeys[j], 32) == 0) {
+				snprintf(
+				    errmsg, errmsg_len,
+				    "pbft config: pubkeys[%u] repeats pubkeys[%u] (one key would "
+				    "count twice in a quorum)",
+				    i, j);
+				return SYNOD_ECONFIG;
+			}
+		}
+	}
+	return 0;
+}
+
 static int init_check_config(const struct pbft_config *c, char *errmsg, size_t errmsg_len)
 {
 	const char *bad = NULL;
@@ -222,7 +241,7 @@ static int init_check_config(const struct pbft_config *c, char *errmsg, size_t e
 		snprintf(errmsg, errmsg_len, "pbft config: %s", bad);
 		return SYNOD_ECONFIG;
 	}
-	return 0;
+	return init_check_pubkeys(c, errmsg, errmsg_len);
 }
 
 /* Worst-case sizes of the big messages, from the config. */

@@ -186,6 +186,17 @@ static void cluster_parse(void **state)
 	assert_int_equal(synod_cluster_parse(&c, bad, strlen(bad), "cluster.json", err, sizeof err),
 	                 SYNOD_ECONFIG);
 	assert_non_null(strstr(err, "\"seats[3].pubkey\": repeats seats[0].pubkey"));
+	/* a repeated replica key: it would count twice in every PBFT quorum */
+	char rhex0[65], rhex2[65];
+	app_hex_test(rhex0, k->cluster.replica_keys[0]);
+	app_hex_test(rhex2, k->cluster.replica_keys[2]);
+	snprintf(bad, 16384, "%s", j);
+	p = strstr(bad, rhex2);
+	assert_non_null(p);
+	memcpy(p, rhex0, 64);
+	assert_int_equal(synod_cluster_parse(&c, bad, strlen(bad), "cluster.json", err, sizeof err),
+	                 SYNOD_ECONFIG);
+	assert_non_null(strstr(err, "\"replicas[2].pubkey\": repeats replicas[0].pubkey"));
 	/* five replicas are not 3f+1 */
 	at = strstr(j, "\n  ],\n  \"seats\"");
 	assert_non_null(at);

@@ -146,7 +146,7 @@ static bool h_overdue(void *ctx, uint64_t now_ms)
 	return now_ms < a->overdue_until_ms;
 }
 
-static void h_node_open(struct harness *h, uint32_t i)
+static void h_config(struct harness *h, uint32_t i, struct pbft_config *out)
 {
 	struct pbft_config cfg;
 	pbft_config_defaults(&cfg);
@@ -172,6 +172,13 @@ static void h_node_open(struct harness *h, uint32_t i)
 	                            .snapshot = h_snapshot,
 	                            .restore = h_restore,
 	                            .digest = h_digest};
+	*out = cfg;
+}
+
+static void h_node_open(struct harness *h, uint32_t i)
+{
+	struct pbft_config cfg;
+	h_config(h, i, &cfg);
 	char err[256];
 	assert_int_equal(pbft_init(&h->nodes[i].p, &cfg, err, sizeof err), 0);
 }
@@ -646,6 +653,23 @@ static void pbft_config_rejected(void **state)
 	assert_null(p);
 }
 
+/* One key at two indexes would count twice in every quorum. */
+static void pbft_config_duplicate_key_rejected(void **state)
+{
+	(void)state;
+	struct harness h;
+	h_init(&h, 4);
+	struct pbft_config cfg;
+	struct pbft *p = NULL;
+	char err[256];
+	h_config(&h, 1, &cfg);
+	memcpy(cfg.pubkeys[2], cfg.pubkeys[0], 32);
+	assert_int_equal(pbft_init(&p, &cfg, err, sizeof err), SYNOD_ECONFIG);
+	assert_non_null(strstr(err, "pubkeys[2] repeats pubkeys[0]"));
+	assert_null(p);
+	h_close(&h);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0) {
@@ -661,6 +685,7 @@ int main(void)
 	    cmocka_unit_test(pbft_cert_verify_rejects),
 	    cmocka_unit_test(pbft_stable_checkpoint_certified),
 	    cmocka_unit_test(pbft_config_rejected),
+	    cmocka_unit_test(pbft_config_duplicate_key_rejected),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
