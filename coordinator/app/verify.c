@@ -1089,8 +1089,9 @@ static void verify_checkpoint(struct verifier *v, const struct json_object *root
 	                                         SYNOD_MERKLE_HASHES(proof), plen, droot) != 0) {
 		vfail(v,
 		      "checkpoint: the certified log of decisions does not hold this bundle's "
-		      "reading at index %llu: the cluster decided otherwise (outcome, epoch, voter "
-		      "set or the listed votes and their reasons differ)",
+		      "reading at index %llu: the cluster certified another outcome, decided_at, "
+		      "epoch, voter set, listed vote or reason, or exclusion (seat, kind, "
+		      "from_epoch/until_epoch, evidence votes, missed or request_id)",
 		      (unsigned long long)index);
 	}
 }

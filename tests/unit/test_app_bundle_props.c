@@ -12,8 +12,8 @@
 
 #include "common/json.h"
 
-#define HOUR_MS      3600000ull
-#define PATH_BYTES   192u
+#define HOUR_MS       3600000ull
+#define PATH_BYTES    192u
 #define SURVIVORS_MAX 16u
 
 /* ---- the bundles ---- */
@@ -221,7 +221,7 @@ static void walk_string(struct walk *w, struct json_object *parent, const char *
 	char *buf = malloc(n + 8);
 	assert_non_null(buf);
 	/* another character of the same alphabet, first and middle */
-	const char *alpha = all_of(s, n, alphabet_hex) ? alphabet_hex
+	const char *alpha = all_of(s, n, alphabet_hex)   ? alphabet_hex
 	                    : all_of(s, n, alphabet_b64) ? alphabet_b64
 	                                                 : NULL;
 	size_t at[2] = {0, n / 2};
@@ -273,7 +273,8 @@ static struct json_object *array_changed(struct json_object *arr, size_t i, int 
 		}
 		json_object_array_add(out, json_object_get(json_object_array_get_idx(arr, from)));
 		if (op == 1 && k == i) {
-			json_object_array_add(out, json_object_get(json_object_array_get_idx(arr, k)));
+			json_object_array_add(out,
+			                      json_object_get(json_object_array_get_idx(arr, k)));
 		}
 	}
 	return out;
