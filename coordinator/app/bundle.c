@@ -423,7 +423,7 @@ static struct json_object *bundle_json(struct bundle_ctx *b)
 	struct json_object *root = json_object_new_object();
 	struct json_object *votes = json_object_new_array();
 	struct json_object *ignored = json_object_new_array();
-	json_object_object_add(root, "format", json_object_new_string("synod.evidence.v2"));
+	json_object_object_add(root, "format", json_object_new_string(SYNOD_APP_BUNDLE_FORMAT));
 	json_object_object_add(root, "cluster_id",
 	                       bundle_hex(b->a->cfg.cluster.cluster_id, SYNOD_CLUSTER_ID_BYTES));
 	json_object_object_add(root, "request_id", bundle_hex(r->id, SYNOD_HASH_BYTES));

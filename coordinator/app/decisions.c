@@ -5,7 +5,8 @@
  * carries that certificate and the inclusion path of its decision's leaf: a
  * coordinator can then no longer hand out a bundle that reads the certified
  * entries differently (omits the TICK that expired the request, one vote of
- * an equivocation, an ignored vote, or names another epoch). Format:
+ * an equivocation, an ignored vote, names another epoch, moves an exclusion's
+ * window or shows another of the seat's conflicting pairs). Format:
  * README.md, "The log of decisions". */
 #include "common/assert.h"
 #include "common/hash.h"
@@ -17,13 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DECISION_MAGIC      0x53594443u /* "SYDC" */
-#define DECISION_VERSION    1u
-#define DECISION_VERSION_NP 2u /* with non-participation exclusions */
+#define DECISION_MAGIC   0x53594443u /* "SYDC" */
+#define DECISION_VERSION 3u          /* 1 and 2 did not bind equivocation exclusions */
+#define DECISION_EXCLUSION_BYTES_MAX                                                               \
+	(2u + 2u * 8u + SYNOD_HASH_BYTES + 2u * 12u + 2u * SYNOD_HASH_BYTES + 8u)
 #define DECISION_BYTES_MAX                                                                         \
 	(8u + SYNOD_CLUSTER_ID_BYTES + 2u * SYNOD_HASH_BYTES + 1u + 2u * 12u + 8u + 8u + 4u +      \
-	 APP_DECISION_VOTES_MAX * 14u + 4u +                                                       \
-	 SYNOD_APP_SEATS_MAX * (1u + 3u * 8u + SYNOD_HASH_BYTES))
+	 APP_DECISION_VOTES_MAX * 14u + 4u + SYNOD_APP_SEATS_MAX * DECISION_EXCLUSION_BYTES_MAX)
 
 static const char checkpoint_tag[] = "synod.checkpoint.v1";
 
@@ -42,6 +43,31 @@ static int record_cmp(const void *x, const void *y)
 	const struct app_ignored *a = x;
 	const struct app_ignored *b = y;
 	return synod_app_pos_cmp(a->pos, b->pos);
+}
+
+/* The exclusions of r's epoch, by seat: exactly those its bundle lists. */
+static void record_exclusions(const struct synod_app *a, const struct app_request *r,
+                              struct app_decision_record *d)
+{
+	for (uint32_t s = 0; s < a->seats; s++) {
+		const struct app_exclusion *x =
+		    (r->eligible >> s & 1u) != 0 ? NULL : app_exclusion_covering(a, s, r->epoch);
+		if (x == NULL) {
+			continue;
+		}
+		struct app_decision_exclusion *e = &d->exclusions[d->exclusion_count++];
+		e->seat = (uint8_t)s;
+		e->kind = x->kind;
+		e->from_epoch = x->from_epoch;
+		e->until_epoch = x->until_epoch;
+		memcpy(e->request_id, x->request_id, SYNOD_HASH_BYTES);
+		if (x->kind == SYNOD_EXCLUSION_EQUIVOCATION) {
+			memcpy(e->pos, x->pos, sizeof e->pos);
+			memcpy(e->digest, x->digest, sizeof e->digest);
+		} else {
+			e->missed = x->missed;
+		}
+	}
 }
 
 void app_decision_record_of(const struct synod_app *a, const struct app_request *r,
@@ -72,18 +98,7 @@ void app_decision_record_of(const struct synod_app *a, const struct app_request 
 		}
 	}
 	qsort(d->votes, d->vote_count, sizeof d->votes[0], record_cmp);
-	for (uint32_t s = 0; s < a->seats; s++) {
-		const struct app_exclusion *x =
-		    (r->eligible >> s & 1u) != 0 ? NULL : app_exclusion_covering(a, s, r->epoch);
-		if (x != NULL && x->kind == SYNOD_EXCLUSION_NON_PARTICIPATION) {
-			struct app_decision_np *np = &d->np[d->np_count++];
-			np->seat = (uint8_t)s;
-			np->from_epoch = x->from_epoch;
-			np->until_epoch = x->until_epoch;
-			np->missed = x->missed;
-			memcpy(np->request_id, x->request_id, SYNOD_HASH_BYTES);
-		}
-	}
+	record_exclusions(a, r, d);
 }
 
 static void wpos(struct synod_wbuf *w, struct synod_app_pos p)
@@ -92,15 +107,33 @@ static void wpos(struct synod_wbuf *w, struct synod_app_pos p)
 	synod_wbuf_u32(w, p.index);
 }
 
+static void leaf_exclusion(struct synod_wbuf *w, const struct app_decision_exclusion *e)
+{
+	synod_wbuf_u8(w, e->seat);
+	synod_wbuf_u8(w, e->kind);
+	synod_wbuf_u64(w, e->from_epoch);
+	synod_wbuf_u64(w, e->until_epoch);
+	synod_wbuf_bytes(w, e->request_id, SYNOD_HASH_BYTES);
+	if (e->kind == SYNOD_EXCLUSION_EQUIVOCATION) {
+		wpos(w, e->pos[0]);
+		wpos(w, e->pos[1]);
+		synod_wbuf_bytes(w, e->digest[0], SYNOD_HASH_BYTES);
+		synod_wbuf_bytes(w, e->digest[1], SYNOD_HASH_BYTES);
+	} else {
+		synod_wbuf_u64(w, e->missed);
+	}
+}
+
 void app_decision_leaf(const uint8_t cluster_id[SYNOD_CLUSTER_ID_BYTES],
                        const struct app_decision_record *d, uint8_t out[SYNOD_HASH_BYTES])
 {
 	uint8_t buf[DECISION_BYTES_MAX];
 	struct synod_wbuf w;
-	SYNOD_ASSERT(d->vote_count <= APP_DECISION_VOTES_MAX && d->np_count <= SYNOD_APP_SEATS_MAX);
+	SYNOD_ASSERT(d->vote_count <= APP_DECISION_VOTES_MAX &&
+	             d->exclusion_count <= SYNOD_APP_SEATS_MAX);
 	synod_wbuf_init(&w, buf, sizeof buf);
 	synod_wbuf_u32(&w, DECISION_MAGIC);
-	synod_wbuf_u32(&w, d->np_count > 0 ? DECISION_VERSION_NP : DECISION_VERSION);
+	synod_wbuf_u32(&w, DECISION_VERSION);
 	synod_wbuf_bytes(&w, cluster_id, SYNOD_CLUSTER_ID_BYTES);
 	synod_wbuf_bytes(&w, d->request_id, SYNOD_HASH_BYTES);
 	synod_wbuf_u8(&w, d->outcome);
@@ -115,15 +148,9 @@ void app_decision_leaf(const uint8_t cluster_id[SYNOD_CLUSTER_ID_BYTES],
 		synod_wbuf_u8(&w, d->votes[i].seat);
 		synod_wbuf_u8(&w, d->votes[i].reason);
 	}
-	if (d->np_count > 0) {
-		synod_wbuf_u32(&w, d->np_count);
-	}
-	for (uint32_t i = 0; i < d->np_count; i++) {
-		synod_wbuf_u8(&w, d->np[i].seat);
-		synod_wbuf_u64(&w, d->np[i].from_epoch);
-		synod_wbuf_u64(&w, d->np[i].until_epoch);
-		synod_wbuf_u64(&w, d->np[i].missed);
-		synod_wbuf_bytes(&w, d->np[i].request_id, SYNOD_HASH_BYTES);
+	synod_wbuf_u32(&w, d->exclusion_count);
+	for (uint32_t i = 0; i < d->exclusion_count; i++) {
+		leaf_exclusion(&w, &d->exclusions[i]);
 	}
 	SYNOD_ASSERT(w.err == 0);
 	synod_merkle_leaf_hash(out, buf, w.len);

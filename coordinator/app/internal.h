@@ -145,9 +145,10 @@ struct synod_app {
 
 /* What a decision's leaf commits to: the decision and every vote its bundle
  * lists, each with what it was (SYNOD_VOTE_COUNTED or the reason it was
- * ignored), in log order. That rules out any other reading of the same
- * certified entries: another outcome, an omitted vote, TICK or equivocation,
- * another epoch. */
+ * ignored), in log order, and every exclusion of its epoch. That rules out
+ * any other reading of the same certified entries: another outcome, an
+ * omitted vote, TICK or equivocation, another epoch, another exclusion
+ * window or evidence pair. */
 #define APP_DECISION_VOTES_MAX (3u * SYNOD_APP_SEATS_MAX + SYNOD_APP_IGNORED_PER_REQUEST_MAX)
 struct app_decision_record {
 	uint8_t request_id[SYNOD_HASH_BYTES];
@@ -159,18 +160,22 @@ struct app_decision_record {
 	uint64_t eligible;
 	uint32_t vote_count;
 	struct app_ignored votes[APP_DECISION_VOTES_MAX]; /* reason: COUNTED or why ignored */
-	/* The non-participation exclusions of the request's epoch, by seat: only
-	 * the record binds them (equivocations are bound by their signed
-	 * evidence). None under the default policy, where the record keeps its
-	 * version 1 bytes. */
-	uint32_t np_count;
-	struct app_decision_np {
+	/* Every exclusion of the request's epoch, by seat, with every field its
+	 * bundle shows: signed evidence proves that a seat equivocated, not
+	 * which window the cluster excluded it for nor which of its conflicting
+	 * pairs the cluster recorded, and non-participation has no signed
+	 * evidence at all. */
+	uint32_t exclusion_count;
+	struct app_decision_exclusion {
 		uint8_t seat;
+		uint8_t kind; /* enum synod_exclusion_kind */
 		uint64_t from_epoch;
 		uint64_t until_epoch;
-		uint64_t missed;
-		uint8_t request_id[SYNOD_HASH_BYTES];
-	} np[SYNOD_APP_SEATS_MAX];
+		uint8_t request_id[SYNOD_HASH_BYTES]; /* the equivocation's or the last missed */
+		struct synod_app_pos pos[2];          /* equivocation: the two votes */
+		uint8_t digest[2][SYNOD_HASH_BYTES];  /* equivocation: their signed bytes */
+		uint64_t missed;                      /* non-participation */
+	} exclusions[SYNOD_APP_SEATS_MAX];
 };
 
 /* The record of decided request r: its counted votes, both votes of each seat

@@ -76,8 +76,8 @@ struct verifier {
 	uint8_t voter_set_hash[SYNOD_HASH_BYTES];
 	uint8_t leaf[SYNOD_HASH_BYTES]; /* the decision record the bundle reads */
 	bool leaf_ok;
-	uint32_t np_count; /* non-participation exclusions, as listed (by seat) */
-	struct app_decision_np np[SYNOD_APP_SEATS_MAX];
+	uint32_t exclusion_count; /* as listed (by seat), for the decision record */
+	struct app_decision_exclusion exclusions[SYNOD_APP_SEATS_MAX];
 };
 
 __attribute__((format(printf, 2, 3))) static void vfail(struct verifier *v, const char *fmt, ...)
@@ -152,6 +152,17 @@ static bool vhex(struct verifier *v, const struct json_object *o, const char *ke
 		return false;
 	}
 	return true;
+}
+
+/* The JSON string s is exactly lit. By length: a string with an embedded
+ * U+0000 ("APPROVED\u0000 but...") must not pass for its prefix, since
+ * every other JSON reader shows the whole string. */
+static bool vstr_is(const struct json_object *s, const char *lit)
+{
+	size_t n = strlen(lit);
+	return json_object_is_type(s, json_type_string) &&
+	       (size_t)json_object_get_string_len(s) == n &&
+	       memcmp(json_object_get_string((struct json_object *)s), lit, n) == 0;
 }
 
 /* An array member of at most max elements. */
@@ -422,9 +433,16 @@ static void verify_vote_item(struct verifier *v, const struct json_object *o, ui
 	enum synod_vote_reason reason = SYNOD_VOTE_COUNTED;
 	if (kind == VE_IGNORED) {
 		const struct json_object *r = vmember(v, o, "reason", json_type_string, where);
-		if (r == NULL ||
-		    synod_vote_reason_parse(json_object_get_string((struct json_object *)r),
-		                            &reason) != 0) {
+		if (r == NULL) {
+			return;
+		}
+		reason = SYNOD_VOTE_REASON_COUNT;
+		for (unsigned k = 0; k < SYNOD_VOTE_REASON_COUNT; k++) {
+			if (vstr_is(r, synod_vote_reason_name((enum synod_vote_reason)k))) {
+				reason = (enum synod_vote_reason)k;
+			}
+		}
+		if (reason == SYNOD_VOTE_REASON_COUNT) {
 			vfail(v, "%s: reason is not a known vote reason", where);
 			return;
 		}
@@ -557,6 +575,28 @@ static bool verify_evidence(struct verifier *v, const struct json_object *arr,
 	return true;
 }
 
+/* Every field the bundle shows of an exclusion goes into the decision record
+ * it is checked against: the window, the evidence's positions and signed
+ * bytes, the count and request missed. */
+static void verify_exclusion_record(struct verifier *v, const struct synod_exclusion *ex)
+{
+	if (v->exclusion_count == SYNOD_APP_SEATS_MAX) {
+		return; /* the array was capped at that many */
+	}
+	struct app_decision_exclusion *e = &v->exclusions[v->exclusion_count++];
+	e->seat = (uint8_t)ex->seat;
+	e->kind = (uint8_t)ex->kind;
+	e->from_epoch = ex->from_epoch;
+	e->until_epoch = ex->until_epoch;
+	memcpy(e->request_id, ex->request_id, SYNOD_HASH_BYTES);
+	if (ex->kind == SYNOD_EXCLUSION_EQUIVOCATION) {
+		memcpy(e->pos, ex->vote_pos, sizeof e->pos);
+		memcpy(e->digest, ex->vote_digest, sizeof e->digest);
+	} else {
+		e->missed = ex->missed;
+	}
+}
+
 /* One exclusion; returns its seat or UINT32_MAX. */
 static uint32_t verify_exclusion(struct verifier *v, const struct json_object *o, size_t i)
 {
@@ -569,10 +609,9 @@ static uint32_t verify_exclusion(struct verifier *v, const struct json_object *o
 	if (kind == NULL) {
 		return UINT32_MAX;
 	}
-	bool eq = strcmp(json_object_get_string((struct json_object *)kind), "equivocation") == 0;
-	if (!eq &&
-	    strcmp(json_object_get_string((struct json_object *)kind), "non_participation") != 0) {
-		vfail(v, "%s: unknown kind", where);
+	bool eq = vstr_is(kind, "equivocation");
+	if (!eq && !vstr_is(kind, "non_participation")) {
+		vfail(v, "%s: kind is not equivocation or non_participation", where);
 		return UINT32_MAX;
 	}
 	if (!vkeys(v, o, eq ? eq_keys : np_keys, where) || !vu64(v, o, "seat", where, &seat) ||
@@ -604,14 +643,7 @@ static uint32_t verify_exclusion(struct verifier *v, const struct json_object *o
 	                          eq ? ev[1]->entry_len - 1 : 0, err, sizeof err) != 0) {
 		vfail(v, "%s: %s", where, err);
 	}
-	if (!eq && v->np_count < SYNOD_APP_SEATS_MAX) {
-		struct app_decision_np *np = &v->np[v->np_count++];
-		np->seat = (uint8_t)ex.seat;
-		np->from_epoch = ex.from_epoch;
-		np->until_epoch = ex.until_epoch;
-		np->missed = ex.missed;
-		memcpy(np->request_id, ex.request_id, SYNOD_HASH_BYTES);
-	}
+	verify_exclusion_record(v, &ex);
 	if (!(ex.from_epoch <= v->epoch && v->epoch < ex.until_epoch)) {
 		vfail(v, "%s: epochs %llu..%llu do not cover the request's epoch %llu", where,
 		      (unsigned long long)ex.from_epoch, (unsigned long long)ex.until_epoch,
@@ -693,9 +725,8 @@ static void verify_header(struct verifier *v, const struct json_object *root)
 {
 	uint8_t cluster[SYNOD_CLUSTER_ID_BYTES];
 	const struct json_object *fmt = vmember(v, root, "format", json_type_string, "bundle");
-	if (fmt != NULL &&
-	    strcmp(json_object_get_string((struct json_object *)fmt), "synod.evidence.v2") != 0) {
-		vfail(v, "bundle: format is not synod.evidence.v2");
+	if (fmt != NULL && !vstr_is(fmt, SYNOD_APP_BUNDLE_FORMAT)) {
+		vfail(v, "bundle: format is not " SYNOD_APP_BUNDLE_FORMAT);
 	}
 	if (vhex(v, root, "cluster_id", "bundle", cluster, sizeof cluster) &&
 	    memcmp(cluster, v->c->cluster_id, SYNOD_CLUSTER_ID_BYTES) != 0) {
@@ -706,10 +737,9 @@ static void verify_header(struct verifier *v, const struct json_object *root)
 	const struct json_object *out = vmember(v, root, "outcome", json_type_string, "bundle");
 	ok = ok && out != NULL;
 	if (out != NULL) {
-		const char *s = json_object_get_string((struct json_object *)out);
 		v->outcome = SYNOD_OUTCOME_OPEN;
 		for (int o = SYNOD_OUTCOME_APPROVED; o < SYNOD_OUTCOME_COUNT; o++) {
-			if (strcmp(s, synod_outcome_name((enum synod_outcome)o)) == 0) {
+			if (vstr_is(out, synod_outcome_name((enum synod_outcome)o))) {
 				v->outcome = (enum synod_outcome)o;
 			}
 		}
@@ -933,8 +963,8 @@ static void verify_record(struct verifier *v, struct ventry *const *sorted, uint
 		r->seat = (uint8_t)e->seat;
 		r->reason = e->kind == VE_VOTE ? (uint8_t)SYNOD_VOTE_COUNTED : e->reason;
 	}
-	d.np_count = v->np_count;
-	memcpy(d.np, v->np, sizeof d.np);
+	d.exclusion_count = v->exclusion_count;
+	memcpy(d.exclusions, v->exclusions, sizeof d.exclusions);
 	app_decision_leaf(v->c->cluster_id, &d, v->leaf);
 	v->leaf_ok = true;
 }
@@ -1059,8 +1089,9 @@ static void verify_checkpoint(struct verifier *v, const struct json_object *root
 	                                         SYNOD_MERKLE_HASHES(proof), plen, droot) != 0) {
 		vfail(v,
 		      "checkpoint: the certified log of decisions does not hold this bundle's "
-		      "reading at index %llu: the cluster decided otherwise (outcome, epoch, voter "
-		      "set or the listed votes and their reasons differ)",
+		      "reading at index %llu: the cluster certified another outcome, decided_at, "
+		      "epoch, voter set, listed vote or reason, or exclusion (seat, kind, "
+		      "from_epoch/until_epoch, evidence votes, missed or request_id)",
 		      (unsigned long long)index);
 	}
 }

@@ -738,6 +738,223 @@ static void bundle_exclusion_after_the_fact(void **state)
 	fx_free(f);
 }
 
+/* A string with an embedded U+0000 must not pass for its prefix: every other
+ * JSON reader shows the whole string. Refused by the app (the message names
+ * the field) or, once the parser refuses U+0000 itself, as non-canonical. */
+static void bundle_nul_suffix_refused(void **state)
+{
+	(void)state;
+	struct scenario s;
+	struct fx *f = scenario_7(&s);
+	size_t len = 0;
+	char *b = fx_bundle(f, s.b, &len);
+	expect_valid(f, b, len);
+	static const char *const fields[4] = {"format", "outcome", "kind", "reason"};
+	static const char *const named[4] = {"format is not", "outcome is not", "kind is not",
+	                                     "reason is not a known vote reason"};
+	for (int k = 0; k < 4; k++) {
+		struct json_object *root = parse(b, len), *o = root, *m = NULL;
+		if (k == 2) {
+			struct json_object *ep = NULL, *ex = NULL;
+			assert_true(json_object_object_get_ex(root, "epoch", &ep));
+			assert_true(json_object_object_get_ex(ep, "exclusions", &ex));
+			o = json_object_array_get_idx(ex, 0);
+		} else if (k == 3) {
+			struct json_object *ig = NULL;
+			assert_true(json_object_object_get_ex(root, "ignored", &ig));
+			o = json_object_array_get_idx(ig, 0);
+		}
+		assert_true(json_object_object_get_ex(o, fields[k], &m));
+		char text[128];
+		int n = snprintf(text, sizeof text, "%s", json_object_get_string(m));
+		memcpy(text + n, "\0 but actually REJECTED", 24);
+		json_object_object_add(o, fields[k], json_object_new_string_len(text, n + 23));
+		size_t elen = 0;
+		char *e = edit_canonical(root, &elen);
+		assert_non_null(strstr(e, "\\u0000 but actually REJECTED"));
+		struct fx_report rep;
+		assert_int_not_equal(fx_verify(f, e, elen, &rep), 0);
+		if (strstr(rep.text, named[k]) == NULL &&
+		    strstr(rep.text, "not canonical") == NULL) {
+			fail_msg("%s with U+0000: the report does not name it:\n%s", fields[k],
+			         rep.text);
+		}
+		free(e);
+		json_object_put(root);
+	}
+	free(b);
+	fx_free(f);
+}
+
+/* The exclusion's window, moved as a whole, still covers the request's epoch
+ * and spans the policy's epochs after the evidence: only the certified record
+ * says which window the cluster applied. Request C (epoch 2) shows seat 7's
+ * exclusion for epochs 1..4 (after seat 2's); 2..5 must not verify. */
+static void bundle_exclusion_window_bound(void **state)
+{
+	(void)state;
+	struct scenario s;
+	struct fx *f = scenario_33(&s);
+	size_t len = 0;
+	char *b = fx_bundle(f, s.c, &len);
+	expect_valid(f, b, len);
+	struct json_object *root = parse(b, len), *ep = NULL, *ex = NULL, *from = NULL, *to = NULL;
+	assert_true(json_object_object_get_ex(root, "epoch", &ep));
+	assert_true(json_object_object_get_ex(ep, "exclusions", &ex));
+	struct json_object *x = json_object_array_get_idx(ex, 1), *seat = NULL;
+	assert_true(json_object_object_get_ex(x, "seat", &seat));
+	assert_int_equal(json_object_get_int64(seat), 7);
+	assert_true(json_object_object_get_ex(x, "from_epoch", &from));
+	assert_true(json_object_object_get_ex(x, "until_epoch", &to));
+	assert_int_equal(json_object_get_int64(from), 1);
+	json_object_object_add(x, "from_epoch", json_object_new_int64(2));
+	json_object_object_add(x, "until_epoch",
+	                       json_object_new_int64(json_object_get_int64(to) + 1));
+	size_t elen = 0;
+	char *e = edit_canonical(root, &elen);
+	struct fx_report rep;
+	assert_int_not_equal(fx_verify(f, e, elen, &rep), 0);
+	if (rep.count != 1 ||
+	    strstr(rep.text, "certified log of decisions does not hold") == NULL ||
+	    strstr(rep.text, "from_epoch/until_epoch") == NULL) {
+		fail_msg("want only the record's failure, naming the window:\n%s", rep.text);
+	}
+	free(e);
+	json_object_put(root);
+	free(b);
+	fx_free(f);
+}
+
+/* Replaces every "position" object's batch list: the batches of root and
+ * other whose seq some position of root references, by seq. */
+static void rebatch(struct json_object *root, struct json_object *other);
+
+/* Seat 6 equivocates on two requests in epoch 0; the cluster excludes it for
+ * the first pair. A bundle that shows the second pair (genuine, certified,
+ * before the request) as the evidence must not verify. */
+static void bundle_exclusion_evidence_bound(void **state)
+{
+	(void)state;
+	struct synod_policy p;
+	synod_policy_defaults(&p);
+	p.seats = 7;
+	p.threshold = 5;
+	p.epoch_decisions = 1;
+	struct fx *f = fx_new_policy(&p, 14);
+	const enum synod_verdict ok = SYNOD_VERDICT_APPROVE, no = SYNOD_VERDICT_REJECT;
+	uint8_t a[32], a2[32], r[32];
+	fx_submit(f, HOUR_MS, 1, a);
+	fx_submit(f, HOUR_MS, 2, a2);
+	vote_pair(f, 6, a, 0, ok, 0, no, 0);
+	vote_pair(f, 6, a2, 0, ok, 0, no, 0);
+	const struct vspec av[] = {{0, 0, no, 0}, {1, 0, no, 0}, {2, 0, no, 0}};
+	vote_batch(f, a, av, 3);
+	assert_int_equal(fx_tally(f, a).outcome, SYNOD_OUTCOME_REJECTED);
+	assert_int_equal(synod_app_exclusion_count(f->app), 1);
+	const struct vspec a2v[] = {
+	    {0, 0, ok, 0}, {1, 0, ok, 0}, {2, 0, ok, 0}, {3, 0, ok, 0}, {4, 0, ok, 0}};
+	vote_batch(f, a2, a2v, 5); /* decided in epoch 1: its bundle lists the second pair */
+	assert_int_equal(fx_tally(f, a2).outcome, SYNOD_OUTCOME_APPROVED);
+	fx_submit(f, HOUR_MS, 3, r);
+	const struct vspec rv[] = {
+	    {0, 2, ok, 0}, {1, 2, ok, 0}, {2, 2, ok, 0}, {3, 2, ok, 0}, {4, 2, ok, 0}};
+	vote_batch(f, r, rv, 5);
+	assert_int_equal(fx_tally(f, r).outcome, SYNOD_OUTCOME_APPROVED);
+	size_t rlen = 0, olen = 0;
+	char *rb = fx_bundle(f, r, &rlen), *ob = fx_bundle(f, a2, &olen);
+	expect_valid(f, rb, rlen);
+	struct json_object *root = parse(rb, rlen), *other = parse(ob, olen);
+	struct json_object *ep = NULL, *ex = NULL, *ig = NULL, *evidence = json_object_new_array();
+	assert_true(json_object_object_get_ex(root, "epoch", &ep));
+	assert_true(json_object_object_get_ex(ep, "exclusions", &ex));
+	assert_true(json_object_object_get_ex(other, "ignored", &ig));
+	for (size_t i = 0; i < json_object_array_length(ig); i++) {
+		struct json_object *v = json_object_array_get_idx(ig, i), *env = NULL, *pos = NULL;
+		assert_true(json_object_object_get_ex(v, "envelope", &env));
+		assert_true(json_object_object_get_ex(v, "position", &pos));
+		struct json_object *e = json_object_new_object();
+		json_object_object_add(e, "envelope", json_object_get(env));
+		json_object_object_add(e, "position", json_object_get(pos));
+		json_object_array_add(evidence, e);
+	}
+	assert_int_equal(json_object_array_length(evidence), 2);
+	json_object_object_add(json_object_array_get_idx(ex, 0), "evidence", evidence);
+	rebatch(root, other);
+	size_t elen = 0;
+	char *e = edit_canonical(root, &elen);
+	struct fx_report rep;
+	assert_int_not_equal(fx_verify(f, e, elen, &rep), 0);
+	if (rep.count != 1 ||
+	    strstr(rep.text, "certified log of decisions does not hold") == NULL ||
+	    strstr(rep.text, "evidence") == NULL) {
+		fail_msg("want only the record's failure, naming the evidence:\n%s", rep.text);
+	}
+	free(e);
+	json_object_put(root);
+	json_object_put(other);
+	free(rb);
+	free(ob);
+	fx_free(f);
+}
+
+/* Collects the seq of every "position" object under o. */
+static void positions_collect(struct json_object *o, int64_t *seqs, size_t *n)
+{
+	if (json_object_is_type(o, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(o); i++) {
+			positions_collect(json_object_array_get_idx(o, i), seqs, n);
+		}
+		return;
+	}
+	if (!json_object_is_type(o, json_type_object)) {
+		return;
+	}
+	json_object_object_foreach(o, k, v)
+	{
+		struct json_object *seq = NULL;
+		if (strcmp(k, "position") == 0 && json_object_object_get_ex(v, "seq", &seq)) {
+			assert_true(*n < 256);
+			seqs[(*n)++] = json_object_get_int64(seq);
+		} else if (strcmp(k, "checkpoint") != 0) {
+			positions_collect(v, seqs, n);
+		}
+	}
+}
+
+static void rebatch(struct json_object *root, struct json_object *other)
+{
+	int64_t seqs[256];
+	size_t n = 0;
+	positions_collect(root, seqs, &n);
+	struct json_object *out = json_object_new_array(), *lists[2] = {NULL, NULL};
+	assert_true(json_object_object_get_ex(root, "batches", &lists[0]));
+	assert_true(json_object_object_get_ex(other, "batches", &lists[1]));
+	int64_t last = -1;
+	for (;;) {
+		/* the smallest referenced seq above last */
+		int64_t next = -1;
+		for (size_t i = 0; i < n; i++) {
+			next = seqs[i] > last && (next < 0 || seqs[i] < next) ? seqs[i] : next;
+		}
+		if (next < 0) {
+			break;
+		}
+		struct json_object *found = NULL;
+		for (int l = 0; l < 2 && found == NULL; l++) {
+			for (size_t i = 0; i < json_object_array_length(lists[l]); i++) {
+				struct json_object *bt = json_object_array_get_idx(lists[l], i),
+				                   *sq;
+				assert_true(json_object_object_get_ex(bt, "seq", &sq));
+				found = json_object_get_int64(sq) == next ? bt : found;
+			}
+		}
+		assert_non_null(found);
+		json_object_array_add(out, json_object_get(found));
+		last = next;
+	}
+	json_object_object_add(root, "batches", out);
+}
+
 /* Oversized and non-canonical inputs are refused with a reason. */
 static void bundle_garbage(void **state)
 {
@@ -917,6 +1134,9 @@ int main(void)
 	    cmocka_unit_test(bundle_exclusion_after_the_fact),
 	    cmocka_unit_test(bundle_other_reading_refused),
 	    cmocka_unit_test(bundle_non_participation_bound),
+	    cmocka_unit_test(bundle_nul_suffix_refused),
+	    cmocka_unit_test(bundle_exclusion_window_bound),
+	    cmocka_unit_test(bundle_exclusion_evidence_bound),
 	    cmocka_unit_test(bundle_garbage),
 	    cmocka_unit_test(batch_digest_is_merkle_root),
 	};

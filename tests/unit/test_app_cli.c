@@ -170,11 +170,55 @@ static void cli_verify(void **state)
 	free(b);
 }
 
+/* `synod verify` refuses the vector with "\u0000 but actually ..." after the
+ * format, the outcome or an ignored vote's reason, naming the field (or, once
+ * the JSON parser refuses U+0000 itself, as not canonical). */
+static void cli_verify_nul_suffix(void **state)
+{
+	(void)state;
+	static const char *const keys[3] = {"\"format\":\"synod.evidence.v3",
+	                                    "\"outcome\":\"APPROVED", "\"reason\":\"duplicate"};
+	static const char *const named[3] = {"format is not", "outcome is not",
+	                                     "reason is not a known vote reason"};
+	static const char suffix[] = "\\u0000 but actually REJECTED";
+	char path[PATH_MAX + 32], args[3 * PATH_MAX], out[65536];
+	size_t len = 0;
+	snprintf(path, sizeof path, "%s/bundle-approved.json", vec_dir);
+	char *b = read_file(path, &len);
+	assert_non_null(b);
+	char *e = malloc(len + sizeof suffix);
+	assert_non_null(e);
+	for (int k = 0; k < 3; k++) {
+		const char *at = strstr(b, keys[k]);
+		assert_non_null(at);
+		size_t cut = (size_t)(at - b) + strlen(keys[k]);
+		memcpy(e, b, cut);
+		memcpy(e + cut, suffix, sizeof suffix - 1);
+		memcpy(e + cut + sizeof suffix - 1, b + cut, len - cut);
+		snprintf(path, sizeof path, "%s/nul-%d.json", tmp_dir, k);
+		write_file(path, e, len + sizeof suffix - 1);
+		snprintf(args, sizeof args, "'%s' --cluster '%s/cluster.json'", path, vec_dir);
+		int rc = run_synod(args, out, sizeof out);
+		if (rc == -1) {
+			skip();
+		}
+		assert_int_equal(rc, 1);
+		assert_non_null(strstr(out, "INVALID: "));
+		if (strstr(out, named[k]) == NULL && strstr(out, "not canonical") == NULL) {
+			fail_msg("%s with U+0000: synod verify does not name it:\n%s", keys[k],
+			         out);
+		}
+	}
+	free(e);
+	free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(vectors_reproduce),
 	    cmocka_unit_test(cli_verify),
+	    cmocka_unit_test(cli_verify_nul_suffix),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
