@@ -17,12 +17,12 @@
  * 16 bytes, at least 32 (large requests are mmap'd: a page more at most).
  * json-c's node structs are private; their sizes are written here and
  * checked by tests/unit/test_json_memory.c, which measures real chunks. */
-#define JSON_COST_MMAP_BYTES   (128u * 1024u) /* glibc's default mmap threshold */
-#define JSON_COST_PAGE_BYTES   4096u
-#define JSON_COST_NODE_BYTES   48u /* struct json_object + one pointer/double/bool */
-#define JSON_COST_INT_BYTES    56u /* struct json_object_int */
-#define JSON_COST_STRING_BYTES 49u /* struct json_object_string before its data, + NUL */
-#define JSON_COST_STRING_MIN   8u  /* json-c keeps room for a pointer in short strings */
+#define JSON_COST_MMAP_BYTES      (128u * 1024u) /* glibc's default mmap threshold */
+#define JSON_COST_PAGE_BYTES      4096u
+#define JSON_COST_NODE_BYTES      48u /* struct json_object + one pointer/double/bool */
+#define JSON_COST_INT_BYTES       56u /* struct json_object_int */
+#define JSON_COST_STRING_BYTES    49u /* struct json_object_string before its data, + NUL */
+#define JSON_COST_STRING_MIN      8u  /* json-c keeps room for a pointer in short strings */
 #define JSON_COST_ARRAYLIST_BYTES 32u /* struct array_list */
 /* The scanner's member count per container (uint32_t), grown by doubling:
  * old and new arrays coexist during realloc. */
@@ -59,15 +59,15 @@ struct json_scan {
 	const struct synod_json_limits *lim;
 	int state;
 	uint32_t depth;
-	uint8_t kind[SYNOD_JSON_DEPTH_LIMIT_MAX];    /* '[' or '{' per open container */
-	uint32_t slot[SYNOD_JSON_DEPTH_LIMIT_MAX];   /* its index in counts */
+	uint8_t kind[SYNOD_JSON_DEPTH_LIMIT_MAX];     /* '[' or '{' per open container */
+	uint32_t slot[SYNOD_JSON_DEPTH_LIMIT_MAX];    /* its index in counts */
 	size_t key_start[SYNOD_JSON_DEPTH_LIMIT_MAX]; /* open object: current key's '"' */
 	size_t key_end[SYNOD_JSON_DEPTH_LIMIT_MAX];   /* just after its closing quote */
 	uint32_t *counts; /* owned: members or elements per container, in document order */
 	size_t counts_len;
 	size_t counts_cap;
-	size_t cost_bytes;   /* the tree's price so far (cost model above) */
-	size_t budget_bytes; /* refused when cost_bytes exceeds it */
+	size_t cost_bytes;           /* the tree's price so far (cost model above) */
+	size_t budget_bytes;         /* refused when cost_bytes exceeds it */
 	size_t string_bytes_longest; /* longest string or key token, quotes excluded */
 	char *errmsg;
 	size_t errmsg_len;

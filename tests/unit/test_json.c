@@ -1,6 +1,7 @@
 /* Strict parser, RFC 8785 canonical form and getters (common/json.h).
  * RFC 8785 examples are read from tests/vectors/rfc8785 ($SYNOD_VECTORS). */
 #include "common/json.h"
+#include "common/json_internal.h"
 
 #include <math.h>
 #include <setjmp.h>
@@ -637,6 +638,75 @@ static void large_object(void **state)
 	free(doc);
 }
 
+/* Every allocation of a parse fails in turn (the hook in json_internal.h
+ * counts the parser's own and each json-c call that allocates): each parse
+ * returns SYNOD_ENOMEM with no tree and no leak (ASan checks), never success
+ * with an empty tree, which callers would take for the document null. */
+static void alloc_failures(void **state)
+{
+	(void)state;
+	static const char *const docs[] = {
+	    "{\"a\":[1,-2.5e3,\"s\\u00e9\",true,false,null,{\"b\":{}}],\"c\":\"\",\"d\":[],"
+	    "\"m\":{\"k0\":0,\"k1\":1,\"k2\":2,\"k3\":3,\"k4\":4,\"k5\":5,\"k6\":6,\"k7\":7,"
+	    "\"k8\":8,\"k9\":9,\"k10\":10,\"k11\":11,\"k12\":12,\"k13\":13,\"k14\":14}}",
+	    "{}",
+	    "[]",
+	    "\"s\"",
+	    "7",
+	    "true",
+	    "null"};
+	/* allocations of each: scratch and counts, then per container its node
+	 * and table move, per value its node and its insert, per key a copy */
+	static const int64_t want_fails[] = {60, 4, 3, 2, 2, 2, 1};
+	for (size_t d = 0; d < sizeof docs / sizeof docs[0]; d++) {
+		struct json_object *good = NULL;
+		assert_int_equal(parse_str(docs[d], &good, NULL, 0), 0);
+		char *want = NULL;
+		size_t want_len = 0;
+		assert_int_equal(synod_json_canonical(good, &want, &want_len), 0);
+		json_object_put(good);
+		int64_t fails = 0;
+		for (int64_t k = 0;; k++) {
+			struct json_object *o = (struct json_object *)1;
+			char err[SYNOD_JSON_ERRMSG_BYTES] = "";
+			uint64_t rejected = synod_json_rejected_count();
+			synod_json_test_alloc_fail(k);
+			int rc = parse_str(docs[d], &o, err, sizeof err);
+			synod_json_test_alloc_fail(-1);
+			if (rc == 0) {
+				char *canon = NULL;
+				size_t len = 0;
+				assert_int_equal(synod_json_canonical(o, &canon, &len), 0);
+				assert_string_equal(canon, want);
+				free(canon);
+				json_object_put(o);
+				break;
+			}
+			if (rc != SYNOD_ENOMEM) {
+				print_error("doc %zu, allocation %lld: %d (%s)\n", d, (long long)k,
+				            rc, err);
+			}
+			assert_int_equal(rc, SYNOD_ENOMEM);
+			assert_null(o);
+			assert_non_null(strstr(err, "out of memory at byte "));
+			/* out of memory is ours, not the sender's: not a rejection */
+			assert_true(synod_json_rejected_count() == rejected);
+			fails++;
+		}
+		free(want);
+		if (fails != want_fails[d]) {
+			print_error("doc %zu: %lld allocations\n", d, (long long)fails);
+		}
+		assert_int_equal(fails, want_fails[d]);
+	}
+	/* the canonical check forwards it too */
+	struct json_object *o = (struct json_object *)1;
+	synod_json_test_alloc_fail(1);
+	assert_int_equal(synod_json_parse_canonical(&o, "{\"a\":1}", 7, NULL, 0), SYNOD_ENOMEM);
+	synod_json_test_alloc_fail(-1);
+	assert_null(o);
+}
+
 /* ---- canonical form ---- */
 
 static void canon_strings(void **state)
@@ -915,6 +985,7 @@ int main(void)
 	    cmocka_unit_test(accept_surrogate_pairs),
 	    cmocka_unit_test(accept_max_depth),
 	    cmocka_unit_test(large_object),
+	    cmocka_unit_test(alloc_failures),
 	    cmocka_unit_test(canon_strings),
 	    cmocka_unit_test(canon_sorting),
 	    cmocka_unit_test(canon_numbers),

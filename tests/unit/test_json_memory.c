@@ -70,7 +70,8 @@ static void mem_install(void)
 {
 	static bool done;
 	if (!done) {
-		done = __sanitizer_install_malloc_and_free_hooks(mem_malloc_hook, mem_free_hook) != 0;
+		done =
+		    __sanitizer_install_malloc_and_free_hooks(mem_malloc_hook, mem_free_hook) != 0;
 	}
 }
 #else
