@@ -51,7 +51,11 @@ static void mem_add(int64_t bytes)
 }
 
 #ifdef MEM_ASAN
-#include <sanitizer/allocator_interface.h>
+/* From sanitizer/allocator_interface.h, which gcc does not install. */
+int __sanitizer_get_ownership(const volatile void *p);
+size_t __sanitizer_get_allocated_size(const volatile void *p);
+int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void *, size_t),
+                                              void (*free_hook)(const volatile void *));
 
 static void mem_malloc_hook(const volatile void *p, size_t size)
 {
@@ -61,8 +65,8 @@ static void mem_malloc_hook(const volatile void *p, size_t size)
 
 static void mem_free_hook(const volatile void *p)
 {
-	if (p != NULL && __sanitizer_get_ownership((const void *)p)) {
-		mem_add(-(int64_t)json_cost_chunk(__sanitizer_get_allocated_size((const void *)p)));
+	if (p != NULL && __sanitizer_get_ownership(p)) {
+		mem_add(-(int64_t)json_cost_chunk(__sanitizer_get_allocated_size(p)));
 	}
 }
 
