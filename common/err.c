@@ -55,6 +55,10 @@ const char *synod_strerror(int err)
 		return "JSON is not in canonical form";
 	case SYNOD_EJSON_SIZE:
 		return "JSON document too large";
+	case SYNOD_EJSON_NUL:
+		return "JSON string contains U+0000";
+	case SYNOD_EJSON_MEMORY:
+		return "JSON document needs more memory than its budget";
 	case SYNOD_ECRYPTO:
 		return "crypto library failure";
 	case SYNOD_EBADSIG:

@@ -37,6 +37,8 @@ enum synod_err {
 	SYNOD_EJSON_TYPE = -39,      /* a value of a type not allowed here (e.g. a float) */
 	SYNOD_EJSON_NONCANON = -40,  /* input differs from its canonical encoding */
 	SYNOD_EJSON_SIZE = -41,      /* document larger than allowed */
+	SYNOD_EJSON_NUL = -42,       /* U+0000 in a string or key */
+	SYNOD_EJSON_MEMORY = -43,    /* the tree would exceed the parser's memory budget */
 	/* crypto and keys */
 	SYNOD_ECRYPTO = -50,  /* the crypto library failed */
 	SYNOD_EBADSIG = -51,  /* signature does not verify */

@@ -72,7 +72,7 @@ int synod_json_get_string(const struct json_object *obj, const char *key, const 
 		return rc;
 	}
 	if (memchr(s, '\0', len) != NULL) {
-		return SYNOD_EJSON_TYPE;
+		return SYNOD_EJSON_NUL;
 	}
 	*out = s;
 	return 0;

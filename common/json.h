@@ -1,16 +1,19 @@
 /* Strict JSON parsing, RFC 8785 canonical JSON and typed getters.
  *
  * Parsing: our own iterative scanner validates every byte against RFC 8259
- * and the I-JSON rules we need (RFC 7493), then json-c builds the tree. The
- * scanner rejects what json-c 0.16 lets through even in strict mode:
+ * and the I-JSON rules we need (RFC 7493) and prices the tree; then our
+ * builder makes the json-c tree from the validated bytes, checking every
+ * allocation (json-c's own tokener is not used: it has no out-of-memory
+ * error). We reject what json-c 0.16 lets through even in strict mode:
  * duplicate keys, NaN/Infinity, single quotes, lone surrogate escapes,
  * integers it would clamp, overlong or surrogate UTF-8. Nothing is logged
  * here: each rejection increments the counter synod_json_rejected_total and
  * the caller logs the errmsg.
  *
- * Deliberate restrictions beyond RFC 8259: an object key may not contain
- * U+0000 (json-c keys are C strings and would silently truncate it:
- * SYNOD_EJSON_SYNTAX); a number token is at most SYNOD_JSON_NUMBER_BYTES_MAX
+ * Deliberate restrictions beyond RFC 8259: no string or key may contain
+ * U+0000, escaped or raw (SYNOD_EJSON_NUL): C strings end there, so json-c
+ * keys and any strcmp would see a prefix where other readers see the whole
+ * string; a number token is at most SYNOD_JSON_NUMBER_BYTES_MAX
  * bytes and a string token at most SYNOD_JSON_STRING_BYTES_MAX bytes as
  * written (SYNOD_EJSON_SIZE); a number with a fraction or exponent that
  * overflows a double is SYNOD_EJSON_NAN (it would be Infinity). Numbers with
@@ -46,18 +49,43 @@
 /* Hard ceiling for synod_json_limits.depth_max (the scanner's stack size). */
 #define SYNOD_JSON_DEPTH_LIMIT_MAX 256u
 /* Room for an errmsg that always fits the longest message this module writes
- * (a key is quoted up to 64 bytes). Shorter buffers truncate the message. */
-#define SYNOD_JSON_ERRMSG_BYTES 160u
+ * (a key is quoted up to 64 bytes, a member path up to 112). Shorter buffers
+ * truncate the message. */
+#define SYNOD_JSON_ERRMSG_BYTES 192u
+/* Ceilings for synod_json_limits' memory budget. */
+#define SYNOD_JSON_MEMORY_FACTOR_MAX     1024u
+#define SYNOD_JSON_MEMORY_BYTES_BASE_MAX (1024u * 1024u * 1024u)
 
 _Static_assert(SYNOD_JSON_DEPTH_MAX <= SYNOD_JSON_DEPTH_LIMIT_MAX,
                "default depth within the ceiling");
 _Static_assert(SYNOD_JSON_BYTES_MAX <= 0x7fffffffu, "json-c takes an int length");
 _Static_assert(SYNOD_JSON_STRING_BYTES_MAX <= SYNOD_JSON_BYTES_MAX, "a string fits a document");
+_Static_assert(SYNOD_JSON_MEMORY_FACTOR <= SYNOD_JSON_MEMORY_FACTOR_MAX &&
+                   SYNOD_JSON_MEMORY_BYTES_BASE <= SYNOD_JSON_MEMORY_BYTES_BASE_MAX,
+               "default memory budget within the ceilings");
 
+/* Memory budget. A parse of len bytes may allocate at most
+ *     memory_factor x len + memory_bytes_base
+ * bytes, counted as glibc chunks (request + 8-byte header, rounded up to 16,
+ * at least 32; glibc may add 16 bytes to a chunk it does not split): the
+ * finished tree, the parser's own buffers and every transient copy on the
+ * way, i.e. the peak. The scanner prices the tree from json-c 0.16's node
+ * sizes before anything is built and refuses a document over budget with
+ * SYNOD_EJSON_MEMORY, having allocated at most 12 bytes per container seen.
+ * The default (16 x len + 64 KiB) admits the documents synod writes, mostly
+ * hex and base64 strings (a string costs its length + 49, rounded up), and
+ * refuses dense trees of tiny values: an empty object costs 224 bytes, an
+ * empty array 144, a number or boolean 64, an empty string 80, each plus its
+ * slot (8 bytes in an array, about 63 in an object), so 2 MiB of [{},{},...],
+ * [[],[],...], [0,0,...] or ["","",...] is refused while [true,true,...]
+ * (5 bytes for 72) parses. tests/unit/test_json_memory.c measures the peak of
+ * such documents against this budget and against the scanner's price. */
 struct synod_json_limits {
-	uint32_t depth_max;      /* nested arrays/objects; 0 allows a scalar only */
-	size_t bytes_max;        /* whole document */
-	size_t string_bytes_max; /* one string token as written, escapes included */
+	uint32_t depth_max;       /* nested arrays/objects; 0 allows a scalar only */
+	size_t bytes_max;         /* whole document */
+	size_t string_bytes_max;  /* one string token as written, escapes included */
+	uint32_t memory_factor;   /* budget bytes per input byte */
+	size_t memory_bytes_base; /* budget bytes for any document */
 };
 
 /* The defaults from common/limits.h. */
@@ -74,13 +102,17 @@ extern const struct synod_json_limits synod_json_limits_default;
  * SYNOD_EJSON_TRAILING, SYNOD_EJSON_NAN, SYNOD_EJSON_QUOTE,
  * SYNOD_EJSON_SURROGATE, SYNOD_EJSON_INTRANGE (integer outside
  * +-(2^53-1)), SYNOD_EJSON_SIZE (document, string or number too long),
- * SYNOD_ENOMEM. */
+ * SYNOD_EJSON_NUL (U+0000 in a string or key; errmsg names the member path,
+ * e.g. "U+0000 in the string at decision.outcome at byte 40"),
+ * SYNOD_EJSON_MEMORY (over the memory budget), SYNOD_ENOMEM (an allocation
+ * failed: never reported as success or as another error). */
 SYNOD_WUR int synod_json_parse(struct json_object **out, const char *buf, size_t len, char *errmsg,
                                size_t errmsg_len);
 
-/* As synod_json_parse with explicit limits (borrowed). SYNOD_EINVAL when
- * depth_max exceeds SYNOD_JSON_DEPTH_LIMIT_MAX or bytes_max exceeds
- * SYNOD_JSON_BYTES_MAX. */
+/* As synod_json_parse with explicit limits (borrowed; start from
+ * synod_json_limits_default). SYNOD_EINVAL when depth_max exceeds
+ * SYNOD_JSON_DEPTH_LIMIT_MAX, bytes_max SYNOD_JSON_BYTES_MAX or the memory
+ * budget its ceilings. */
 SYNOD_WUR int synod_json_parse_ex(struct json_object **out, const char *buf, size_t len,
                                   const struct synod_json_limits *limits, char *errmsg,
                                   size_t errmsg_len);
@@ -119,7 +151,8 @@ uint64_t synod_json_rejected_count(void);
  * type is SYNOD_EJSON_TYPE. Pointers returned are borrowed from obj and live
  * as long as it does. *out is untouched on failure. */
 
-/* A string without U+0000 (one with is SYNOD_EJSON_TYPE: use _get_string_len). */
+/* A string as a C string. One holding U+0000 (possible only in a tree built
+ * in code: the parser refuses it) is SYNOD_EJSON_NUL, never a prefix. */
 SYNOD_WUR int synod_json_get_string(const struct json_object *obj, const char *key,
                                     const char **out);
 /* Any string, with its length in bytes. */

@@ -1,8 +1,9 @@
-/* Strict JSON parsing: an iterative validating scanner over the raw bytes,
- * then json-c builds the tree, then the member counts the scanner saw are
- * compared with the tree's to find duplicate keys in linear time. */
+/* Strict JSON parsing, first pass: an iterative validating scanner over the
+ * raw bytes. It also counts the members of every container and prices the
+ * tree json_build.c will make (json_internal.h), so that a document over its
+ * memory budget is refused before anything is built. */
 #include "common/assert.h"
-#include "common/json.h"
+#include "common/json_internal.h"
 #include "common/log.h"
 
 #include <math.h>
@@ -18,17 +19,16 @@ const struct synod_json_limits synod_json_limits_default = {
     .depth_max = SYNOD_JSON_DEPTH_MAX,
     .bytes_max = SYNOD_JSON_BYTES_MAX,
     .string_bytes_max = SYNOD_JSON_STRING_BYTES_MAX,
+    .memory_factor = SYNOD_JSON_MEMORY_FACTOR,
+    .memory_bytes_base = SYNOD_JSON_MEMORY_BYTES_BASE,
 };
 
-/* Longest key quoted in an error message, in bytes. */
-#define JSON_MSG_KEY_BYTES_MAX 64u
+/* Longest key shown in a member path, in bytes. */
+#define JSON_PATH_KEY_BYTES_MAX 32u
+/* Longest member path in a message, in bytes (the innermost part is kept). */
+#define JSON_PATH_BYTES_MAX 112u
 
-/* One object the scanner saw, in document order (the order of its '{'),
- * which is also the pre-order of json-c's tree. */
-struct scan_obj {
-	size_t start; /* offset of the '{' */
-	size_t members;
-};
+_Static_assert(JSON_PATH_BYTES_MAX + 64u <= SYNOD_JSON_ERRMSG_BYTES, "a path fits a message");
 
 enum scan_state {
 	SCAN_VALUE,        /* a value must come */
@@ -40,24 +40,7 @@ enum scan_state {
 	SCAN_DONE,         /* the top-level value is complete */
 };
 
-struct scan {
-	const uint8_t *p; /* borrowed input */
-	size_t len;
-	size_t pos;
-	const struct synod_json_limits *lim;
-	enum scan_state state;
-	uint32_t depth;
-	uint8_t kind[SYNOD_JSON_DEPTH_LIMIT_MAX];     /* '[' or '{' per open container */
-	size_t obj_index[SYNOD_JSON_DEPTH_LIMIT_MAX]; /* objs index per open object */
-	struct scan_obj *objs;                        /* owned, malloc'd */
-	size_t objs_count;
-	size_t objs_cap;
-	char *errmsg;
-	size_t errmsg_len;
-};
-
-__attribute__((format(printf, 4, 5))) static int scan_fail(struct scan *s, int err, size_t at,
-                                                           const char *fmt, ...)
+int json_scan_fail(struct json_scan *s, int err, size_t at, const char *fmt, ...)
 {
 	if (s->errmsg == NULL || s->errmsg_len == 0) {
 		return err;
@@ -132,7 +115,7 @@ static bool scan_is_digit(uint8_t c)
 	return c >= '0' && c <= '9';
 }
 
-static void scan_skip_ws(struct scan *s)
+static void scan_skip_ws(struct json_scan *s)
 {
 	while (s->pos < s->len) {
 		uint8_t c = s->p[s->pos];
@@ -143,8 +126,95 @@ static void scan_skip_ws(struct scan *s)
 	}
 }
 
+/* One path segment for open container d into seg (room for
+ * JSON_PATH_KEY_BYTES_MAX + 8 bytes): ".key" or "[index]". A key is shown as
+ * written (escapes unresolved), cut at a character boundary, with '"', '\\'
+ * and controls as '?'. */
+static size_t scan_path_segment(const struct json_scan *s, uint32_t d, char *seg)
+{
+	if (s->kind[d] == '[') {
+		return (size_t)sprintf(seg, "[%u]", (unsigned)(s->counts[s->slot[d]] - 1u));
+	}
+	size_t o = 0;
+	if (d > 0) {
+		seg[o++] = '.';
+	}
+	const uint8_t *k = s->p + s->key_start[d] + 1;
+	size_t n = s->key_end[d] - s->key_start[d] - 2;
+	size_t keep = n;
+	if (keep > JSON_PATH_KEY_BYTES_MAX) {
+		keep = JSON_PATH_KEY_BYTES_MAX;
+		while (keep > 0 && (k[keep] & 0xc0) == 0x80) {
+			keep--;
+		}
+	}
+	for (size_t i = 0; i < keep; i++) {
+		seg[o++] = k[i] < 0x20 || k[i] == '"' || k[i] == '\\' ? '?' : (char)k[i];
+	}
+	if (keep < n) {
+		memcpy(seg + o, "...", 3);
+		o += 3;
+	}
+	return o;
+}
+
+/* The member path of the value being scanned, such as decision.outcome or
+ * votes[3].seat, written right to left so that a long path keeps its inner
+ * end. Without the innermost key when in_key. Empty at the top level. */
+static void scan_path(const struct json_scan *s, bool in_key, char *out, size_t cap)
+{
+	SYNOD_ASSERT(cap > 3);
+	size_t at = cap - 1;
+	out[at] = '\0';
+	uint32_t top = in_key ? s->depth - 1 : s->depth;
+	for (uint32_t d = top; d-- > 0;) {
+		char seg[JSON_PATH_KEY_BYTES_MAX + 8];
+		size_t n = scan_path_segment(s, d, seg);
+		if (n + 3 > at) {
+			at += out[at] == '.' ? 1 : 0;
+			at -= 3;
+			memcpy(out + at, "...", 3);
+			break;
+		}
+		at -= n;
+		memcpy(out + at, seg, n);
+	}
+	memmove(out, out + at, cap - at);
+}
+
+/* U+0000 in a string: refused, since C strings (json-c keys, strcmp on
+ * values) would end at it while other readers see the whole string. */
+static int scan_fail_nul(struct json_scan *s, bool is_key, size_t at)
+{
+	char path[JSON_PATH_BYTES_MAX];
+	scan_path(s, is_key, path, sizeof path);
+	if (is_key) {
+		return json_scan_fail(s, SYNOD_EJSON_NUL, at, "U+0000 in an object key %s%s",
+		                      path[0] != '\0' ? "under " : "at the top level", path);
+	}
+	if (path[0] == '\0') {
+		return json_scan_fail(s, SYNOD_EJSON_NUL, at, "U+0000 in the top-level string");
+	}
+	return json_scan_fail(s, SYNOD_EJSON_NUL, at, "U+0000 in the string at %s", path);
+}
+
+/* Adds what json_build will allocate for the next node to the price of the
+ * tree and refuses the document once that exceeds its budget. */
+static int scan_charge(struct json_scan *s, size_t bytes)
+{
+	s->cost_bytes += bytes;
+	if (s->cost_bytes <= s->budget_bytes) {
+		return 0;
+	}
+	return json_scan_fail(s, SYNOD_EJSON_MEMORY, s->pos,
+	                      "the tree would take more than %zu bytes (memory budget: %u x %zu "
+	                      "input bytes + %zu)",
+	                      s->budget_bytes, (unsigned)s->lim->memory_factor, s->len,
+	                      s->lim->memory_bytes_base);
+}
+
 /* The value of four hex digits at p[0..4), or -1. */
-static int32_t scan_hex4(const uint8_t *p, size_t n)
+int32_t json_hex4(const uint8_t *p, size_t n)
 {
 	if (n < 4) {
 		return -1;
@@ -166,42 +236,41 @@ static int32_t scan_hex4(const uint8_t *p, size_t n)
 }
 
 /* At a backslash-u escape: checks it, and pairs surrogates. */
-static int scan_escape_u(struct scan *s, bool is_key)
+static int scan_escape_u(struct json_scan *s, bool is_key)
 {
 	size_t at = s->pos;
-	int32_t cu = scan_hex4(s->p + at + 2, s->len - at - 2);
+	int32_t cu = json_hex4(s->p + at + 2, s->len - at - 2);
 	if (cu < 0) {
-		return scan_fail(s, SYNOD_EJSON_SYNTAX, at, "bad \\u escape");
+		return json_scan_fail(s, SYNOD_EJSON_SYNTAX, at, "bad \\u escape");
 	}
 	if (cu >= 0xdc00 && cu <= 0xdfff) {
-		return scan_fail(s, SYNOD_EJSON_SURROGATE, at, "lone low surrogate \\u%04x",
-		                 (unsigned)cu);
+		return json_scan_fail(s, SYNOD_EJSON_SURROGATE, at, "lone low surrogate \\u%04x",
+		                      (unsigned)cu);
 	}
 	if (cu >= 0xd800 && cu <= 0xdbff) {
 		size_t rest = s->len - at - 6;
 		const uint8_t *q = s->p + at + 6;
 		int32_t lo =
-		    rest >= 2 && q[0] == '\\' && q[1] == 'u' ? scan_hex4(q + 2, rest - 2) : -1;
+		    rest >= 2 && q[0] == '\\' && q[1] == 'u' ? json_hex4(q + 2, rest - 2) : -1;
 		if (lo < 0xdc00 || lo > 0xdfff) {
-			return scan_fail(s, SYNOD_EJSON_SURROGATE, at,
-			                 "high surrogate \\u%04x not followed by a low surrogate",
-			                 (unsigned)cu);
+			return json_scan_fail(
+			    s, SYNOD_EJSON_SURROGATE, at,
+			    "high surrogate \\u%04x not followed by a low surrogate", (unsigned)cu);
 		}
 		s->pos += 12;
 		return 0;
 	}
-	if (cu == 0 && is_key) {
-		return scan_fail(s, SYNOD_EJSON_SYNTAX, at,
-		                 "\\u0000 in an object key (not supported)");
+	if (cu == 0) {
+		return scan_fail_nul(s, is_key, at);
 	}
 	s->pos += 6;
 	return 0;
 }
 
-static int scan_escape(struct scan *s, bool is_key)
+static int scan_escape(struct json_scan *s, bool is_key)
 {
 	if (s->len - s->pos < 2) {
-		return scan_fail(s, SYNOD_EJSON_SYNTAX, s->pos, "unterminated string");
+		return json_scan_fail(s, SYNOD_EJSON_SYNTAX, s->pos, "unterminated string");
 	}
 	uint8_t e = s->p[s->pos + 1];
 	switch (e) {
@@ -218,19 +287,19 @@ static int scan_escape(struct scan *s, bool is_key)
 	case 'u':
 		return scan_escape_u(s, is_key);
 	default:
-		return scan_fail(s, SYNOD_EJSON_SYNTAX, s->pos, "invalid escape \\%c",
-		                 e >= 0x21 && e < 0x7f ? (char)e : '?');
+		return json_scan_fail(s, SYNOD_EJSON_SYNTAX, s->pos, "invalid escape \\%c",
+		                      e >= 0x21 && e < 0x7f ? (char)e : '?');
 	}
 }
 
 /* At a '"': the whole string, through its closing quote. */
-static int scan_string(struct scan *s, bool is_key)
+static int scan_string(struct json_scan *s, bool is_key)
 {
 	size_t start = s->pos;
 	s->pos++;
 	for (;;) {
 		if (s->pos >= s->len) {
-			return scan_fail(s, SYNOD_EJSON_SYNTAX, start, "unterminated string");
+			return json_scan_fail(s, SYNOD_EJSON_SYNTAX, start, "unterminated string");
 		}
 		uint8_t c = s->p[s->pos];
 		if (c == '"') {
@@ -239,13 +308,15 @@ static int scan_string(struct scan *s, bool is_key)
 		int rc = 0;
 		if (c == '\\') {
 			rc = scan_escape(s, is_key);
+		} else if (c == 0) {
+			rc = scan_fail_nul(s, is_key, s->pos);
 		} else if (c < 0x20) {
-			rc = scan_fail(s, SYNOD_EJSON_SYNTAX, s->pos,
-			               "control character 0x%02x in a string", (unsigned)c);
+			rc = json_scan_fail(s, SYNOD_EJSON_SYNTAX, s->pos,
+			                    "control character 0x%02x in a string", (unsigned)c);
 		} else {
 			size_t n = utf8_seq_len(s->p + s->pos, s->len - s->pos);
 			if (n == 0) {
-				rc = scan_fail(s, SYNOD_EJSON_UTF8, s->pos, "invalid UTF-8");
+				rc = json_scan_fail(s, SYNOD_EJSON_UTF8, s->pos, "invalid UTF-8");
 			}
 			s->pos += n;
 		}
@@ -253,12 +324,22 @@ static int scan_string(struct scan *s, bool is_key)
 			return rc;
 		}
 	}
-	if (s->pos - start - 1 > s->lim->string_bytes_max) {
-		return scan_fail(s, SYNOD_EJSON_SIZE, start, "string longer than %zu bytes",
-		                 s->lim->string_bytes_max);
+	size_t n = s->pos - start - 1;
+	if (n > s->lim->string_bytes_max) {
+		return json_scan_fail(s, SYNOD_EJSON_SIZE, start, "string longer than %zu bytes",
+		                      s->lim->string_bytes_max);
 	}
 	s->pos++;
-	return 0;
+	if (n > s->string_bytes_longest) {
+		s->string_bytes_longest = n;
+	}
+	/* decoding never makes a string longer than its token */
+	if (is_key) {
+		return scan_charge(s, json_cost_chunk(n + 1));
+	}
+	return scan_charge(s,
+	                   json_cost_chunk(JSON_COST_STRING_BYTES +
+	                                   (n < JSON_COST_STRING_MIN ? JSON_COST_STRING_MIN : n)));
 }
 
 /* NaN, Infinity and the spellings other parsers accept (nan, inf, ...). */
@@ -271,7 +352,7 @@ static bool scan_is_nonfinite(const uint8_t *p, size_t n)
 	return memcmp(w, "nan", 3) == 0 || memcmp(w, "inf", 3) == 0;
 }
 
-static void scan_digits(struct scan *s)
+static void scan_digits(struct json_scan *s)
 {
 	while (s->pos < s->len && scan_is_digit(s->p[s->pos])) {
 		s->pos++;
@@ -279,65 +360,65 @@ static void scan_digits(struct scan *s)
 }
 
 /* An integer token: within +-(2^53-1), since json-c would clamp others. */
-static int scan_check_int(struct scan *s, size_t start)
+static int scan_check_int(struct json_scan *s, size_t start)
 {
 	const uint8_t *p = s->p + start;
 	size_t n = s->pos - start;
 	size_t i = p[0] == '-' ? 1 : 0;
 	if (n - i > 16) {
-		return scan_fail(s, SYNOD_EJSON_INTRANGE, start, "integer outside +-(2^53-1)");
+		return json_scan_fail(s, SYNOD_EJSON_INTRANGE, start, "integer outside +-(2^53-1)");
 	}
 	int64_t v = 0;
 	for (; i < n; i++) {
 		v = v * 10 + (p[i] - '0');
 	}
 	if (v > SYNOD_JSON_SAFE_INT_MAX) {
-		return scan_fail(s, SYNOD_EJSON_INTRANGE, start, "integer outside +-(2^53-1)");
+		return json_scan_fail(s, SYNOD_EJSON_INTRANGE, start, "integer outside +-(2^53-1)");
 	}
 	return 0;
 }
 
 /* A number with a fraction or exponent: must be a finite double. */
-static int scan_check_double(struct scan *s, size_t start)
+static int scan_check_double(struct json_scan *s, size_t start)
 {
 	size_t n = s->pos - start;
 	if (n > SYNOD_JSON_NUMBER_BYTES_MAX) {
-		return scan_fail(s, SYNOD_EJSON_SIZE, start, "number longer than %u bytes",
-		                 SYNOD_JSON_NUMBER_BYTES_MAX);
+		return json_scan_fail(s, SYNOD_EJSON_SIZE, start, "number longer than %u bytes",
+		                      SYNOD_JSON_NUMBER_BYTES_MAX);
 	}
 	char tmp[SYNOD_JSON_NUMBER_BYTES_MAX + 1];
 	memcpy(tmp, s->p + start, n);
 	tmp[n] = '\0';
 	if (isinf(strtod(tmp, NULL))) {
-		return scan_fail(s, SYNOD_EJSON_NAN, start, "number overflows to infinity");
+		return json_scan_fail(s, SYNOD_EJSON_NAN, start, "number overflows to infinity");
 	}
 	return 0;
 }
 
 /* RFC 8259 section 6: -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)? */
-static int scan_number(struct scan *s)
+static int scan_number(struct json_scan *s)
 {
 	size_t start = s->pos;
 	bool is_int = true;
 	if (s->p[s->pos] == '-') {
 		s->pos++;
 		if (scan_is_nonfinite(s->p + s->pos, s->len - s->pos)) {
-			return scan_fail(s, SYNOD_EJSON_NAN, start, "-Infinity or NaN");
+			return json_scan_fail(s, SYNOD_EJSON_NAN, start, "-Infinity or NaN");
 		}
 	}
 	if (s->pos >= s->len || !scan_is_digit(s->p[s->pos])) {
-		return scan_fail(s, SYNOD_EJSON_SYNTAX, start, "bad number");
+		return json_scan_fail(s, SYNOD_EJSON_SYNTAX, start, "bad number");
 	}
 	if (s->p[s->pos] == '0' && s->pos + 1 < s->len && scan_is_digit(s->p[s->pos + 1])) {
-		return scan_fail(s, SYNOD_EJSON_SYNTAX, start, "number with a leading zero");
+		return json_scan_fail(s, SYNOD_EJSON_SYNTAX, start, "number with a leading zero");
 	}
 	scan_digits(s);
 	if (s->pos < s->len && s->p[s->pos] == '.') {
 		is_int = false;
 		s->pos++;
 		if (s->pos >= s->len || !scan_is_digit(s->p[s->pos])) {
-			return scan_fail(s, SYNOD_EJSON_SYNTAX, start,
-			                 "bad number: no digit after '.'");
+			return json_scan_fail(s, SYNOD_EJSON_SYNTAX, start,
+			                      "bad number: no digit after '.'");
 		}
 		scan_digits(s);
 	}
@@ -348,47 +429,62 @@ static int scan_number(struct scan *s)
 			s->pos++;
 		}
 		if (s->pos >= s->len || !scan_is_digit(s->p[s->pos])) {
-			return scan_fail(s, SYNOD_EJSON_SYNTAX, start,
-			                 "bad number: empty exponent");
+			return json_scan_fail(s, SYNOD_EJSON_SYNTAX, start,
+			                      "bad number: empty exponent");
 		}
 		scan_digits(s);
 	}
 	return is_int ? scan_check_int(s, start) : scan_check_double(s, start);
 }
 
-static int scan_literal(struct scan *s, const char *word)
+static int scan_literal(struct json_scan *s, const char *word)
 {
 	size_t n = strlen(word);
 	if (s->len - s->pos < n || memcmp(s->p + s->pos, word, n) != 0) {
-		return scan_fail(s, SYNOD_EJSON_SYNTAX, s->pos, "bad literal (expected %s)", word);
+		return json_scan_fail(s, SYNOD_EJSON_SYNTAX, s->pos, "bad literal (expected %s)",
+		                      word);
 	}
 	s->pos += n;
 	return 0;
 }
 
-static void scan_value_done(struct scan *s)
+static void scan_value_done(struct json_scan *s)
 {
 	s->state = s->depth == 0 ? SCAN_DONE : SCAN_NEXT;
 }
 
-static int scan_open(struct scan *s, uint8_t c)
+/* A new entry in counts for the container opening at s->pos. */
+static int scan_count_new(struct json_scan *s)
+{
+	if (s->counts_len == s->counts_cap) {
+		size_t cap = s->counts_cap == 0 ? 16 : s->counts_cap * 2;
+		uint32_t *n = json_alloc_ok() ? realloc(s->counts, cap * sizeof *n) : NULL;
+		if (n == NULL) {
+			return json_scan_fail(s, SYNOD_ENOMEM, s->pos, "out of memory");
+		}
+		s->counts = n;
+		s->counts_cap = cap;
+	}
+	s->counts[s->counts_len] = 0;
+	s->slot[s->depth] = (uint32_t)s->counts_len++;
+	return 0;
+}
+
+static int scan_open(struct json_scan *s, uint8_t c)
 {
 	if (s->depth >= s->lim->depth_max) {
-		return scan_fail(s, SYNOD_EJSON_DEPTH, s->pos, "nesting deeper than %u",
-		                 (unsigned)s->lim->depth_max);
+		return json_scan_fail(s, SYNOD_EJSON_DEPTH, s->pos, "nesting deeper than %u",
+		                      (unsigned)s->lim->depth_max);
 	}
-	if (c == '{') {
-		if (s->objs_count == s->objs_cap) {
-			size_t cap = s->objs_cap == 0 ? 16 : s->objs_cap * 2;
-			struct scan_obj *n = realloc(s->objs, cap * sizeof *n);
-			if (n == NULL) {
-				return scan_fail(s, SYNOD_ENOMEM, s->pos, "out of memory");
-			}
-			s->objs = n;
-			s->objs_cap = cap;
-		}
-		s->objs[s->objs_count] = (struct scan_obj){.start = s->pos, .members = 0};
-		s->obj_index[s->depth] = s->objs_count++;
+	size_t node =
+	    json_cost_chunk(JSON_COST_NODE_BYTES) +
+	    json_cost_chunk(c == '{' ? sizeof(struct lh_table) : JSON_COST_ARRAYLIST_BYTES);
+	int rc = scan_charge(s, node + JSON_COST_COUNT_BYTES);
+	if (rc == 0) {
+		rc = scan_count_new(s);
+	}
+	if (rc != 0) {
+		return rc;
 	}
 	s->kind[s->depth++] = c;
 	s->state = c == '{' ? SCAN_OBJECT_FIRST : SCAN_ARRAY_FIRST;
@@ -396,12 +492,28 @@ static int scan_open(struct scan *s, uint8_t c)
 	return 0;
 }
 
-static int scan_close(struct scan *s, uint8_t c)
+/* The rest of a container's price, known once its members are counted: an
+ * array's element slots, an object's hash table (json_internal.h). */
+static int scan_close_charge(struct json_scan *s, uint8_t kind, uint32_t n)
+{
+	if (kind == '[') {
+		return scan_charge(s, json_cost_chunk(sizeof(void *) * ((size_t)n + 1u)));
+	}
+	return scan_charge(s, json_cost_chunk(json_table_entries(n) * sizeof(struct lh_entry)));
+}
+
+static int scan_close(struct json_scan *s, uint8_t c)
 {
 	SYNOD_ASSERT(s->depth > 0);
-	uint8_t want = s->kind[s->depth - 1] == '{' ? '}' : ']';
+	uint8_t kind = s->kind[s->depth - 1];
+	uint8_t want = kind == '{' ? '}' : ']';
 	if (c != want) {
-		return scan_fail(s, SYNOD_EJSON_SYNTAX, s->pos, "expected ',' or '%c'", (char)want);
+		return json_scan_fail(s, SYNOD_EJSON_SYNTAX, s->pos, "expected ',' or '%c'",
+		                      (char)want);
+	}
+	int rc = scan_close_charge(s, kind, s->counts[s->slot[s->depth - 1]]);
+	if (rc != 0) {
+		return rc;
 	}
 	s->depth--;
 	s->pos++;
@@ -409,21 +521,33 @@ static int scan_close(struct scan *s, uint8_t c)
 	return 0;
 }
 
-static int scan_unexpected(struct scan *s, const char *expected)
+static int scan_unexpected(struct json_scan *s, const char *expected)
 {
 	uint8_t c = s->p[s->pos];
 	if (c >= 0x21 && c < 0x7f) {
-		return scan_fail(s, SYNOD_EJSON_SYNTAX, s->pos, "expected %s, got '%c'", expected,
-		                 (char)c);
+		return json_scan_fail(s, SYNOD_EJSON_SYNTAX, s->pos, "expected %s, got '%c'",
+		                      expected, (char)c);
 	}
-	return scan_fail(s, SYNOD_EJSON_SYNTAX, s->pos, "expected %s, got byte 0x%02x", expected,
-	                 (unsigned)c);
+	return json_scan_fail(s, SYNOD_EJSON_SYNTAX, s->pos, "expected %s, got byte 0x%02x",
+	                      expected, (unsigned)c);
 }
 
-static int scan_value(struct scan *s)
+/* A scalar other than a string or null: one json-c node. */
+static int scan_scalar_done(struct json_scan *s, int rc)
+{
+	if (rc == 0) {
+		rc = scan_charge(s, json_cost_chunk(JSON_COST_INT_BYTES));
+	}
+	return rc;
+}
+
+static int scan_value(struct json_scan *s)
 {
 	uint8_t c = s->p[s->pos];
 	int rc;
+	if (s->depth > 0 && s->kind[s->depth - 1] == '[' && c != ']') {
+		s->counts[s->slot[s->depth - 1]]++;
+	}
 	switch (c) {
 	case '{':
 	case '[':
@@ -432,14 +556,14 @@ static int scan_value(struct scan *s)
 		rc = scan_string(s, false);
 		break;
 	case 't':
-		rc = scan_literal(s, "true");
+		rc = scan_scalar_done(s, scan_literal(s, "true"));
 		break;
 	case 'f':
-		rc = scan_literal(s, "false");
+		rc = scan_scalar_done(s, scan_literal(s, "false"));
 		break;
 	case 'n':
 		if (scan_is_nonfinite(s->p + s->pos, s->len - s->pos)) {
-			return scan_fail(s, SYNOD_EJSON_NAN, s->pos, "NaN or Infinity");
+			return json_scan_fail(s, SYNOD_EJSON_NAN, s->pos, "NaN or Infinity");
 		}
 		rc = scan_literal(s, "null");
 		break;
@@ -447,19 +571,19 @@ static int scan_value(struct scan *s)
 	case 'I':
 	case 'i':
 		if (scan_is_nonfinite(s->p + s->pos, s->len - s->pos)) {
-			return scan_fail(s, SYNOD_EJSON_NAN, s->pos, "NaN or Infinity");
+			return json_scan_fail(s, SYNOD_EJSON_NAN, s->pos, "NaN or Infinity");
 		}
 		return scan_unexpected(s, "a value");
 	case '\'':
-		return scan_fail(s, SYNOD_EJSON_QUOTE, s->pos, "single-quoted string");
+		return json_scan_fail(s, SYNOD_EJSON_QUOTE, s->pos, "single-quoted string");
 	case ']':
 		if (s->depth > 0 && s->kind[s->depth - 1] == '[') {
-			return scan_fail(s, SYNOD_EJSON_SYNTAX, s->pos, "trailing comma");
+			return json_scan_fail(s, SYNOD_EJSON_SYNTAX, s->pos, "trailing comma");
 		}
 		return scan_unexpected(s, "a value");
 	default:
 		if (c == '-' || scan_is_digit(c)) {
-			rc = scan_number(s);
+			rc = scan_scalar_done(s, scan_number(s));
 			break;
 		}
 		return scan_unexpected(s, "a value");
@@ -470,25 +594,32 @@ static int scan_value(struct scan *s)
 	return rc;
 }
 
-static int scan_key(struct scan *s)
+static int scan_key(struct json_scan *s)
 {
 	uint8_t c = s->p[s->pos];
 	if (c == '\'') {
-		return scan_fail(s, SYNOD_EJSON_QUOTE, s->pos, "single-quoted key");
+		return json_scan_fail(s, SYNOD_EJSON_QUOTE, s->pos, "single-quoted key");
 	}
 	if (c == '}' && s->state == SCAN_KEY) {
-		return scan_fail(s, SYNOD_EJSON_SYNTAX, s->pos, "trailing comma");
+		return json_scan_fail(s, SYNOD_EJSON_SYNTAX, s->pos, "trailing comma");
 	}
 	if (c != '"') {
 		return scan_unexpected(s, "a string key");
 	}
 	SYNOD_ASSERT(s->depth > 0 && s->kind[s->depth - 1] == '{');
-	s->objs[s->obj_index[s->depth - 1]].members++;
+	size_t start = s->pos;
+	int rc = scan_string(s, true);
+	if (rc != 0) {
+		return rc;
+	}
+	s->key_start[s->depth - 1] = start;
+	s->key_end[s->depth - 1] = s->pos;
+	s->counts[s->slot[s->depth - 1]]++;
 	s->state = SCAN_COLON;
-	return scan_string(s, true);
+	return 0;
 }
 
-static int scan_step(struct scan *s)
+static int scan_step(struct json_scan *s)
 {
 	uint8_t c = s->p[s->pos];
 	switch (s->state) {
@@ -527,15 +658,15 @@ static int scan_step(struct scan *s)
 
 /* Walks the bytes once; every step consumes at least one byte, so the loop
  * runs at most len times. */
-static int scan_run(struct scan *s)
+static int scan_run(struct json_scan *s)
 {
 	s->state = SCAN_VALUE;
 	while (s->state != SCAN_DONE) {
 		scan_skip_ws(s);
 		if (s->pos == s->len) {
 			bool empty = s->state == SCAN_VALUE && s->depth == 0;
-			return scan_fail(s, SYNOD_EJSON_SYNTAX, s->pos,
-			                 empty ? "empty document" : "unexpected end of input");
+			return json_scan_fail(s, SYNOD_EJSON_SYNTAX, s->pos,
+			                      empty ? "empty document" : "unexpected end of input");
 		}
 		size_t before = s->pos;
 		int rc = scan_step(s);
@@ -546,299 +677,38 @@ static int scan_run(struct scan *s)
 	}
 	scan_skip_ws(s);
 	if (s->pos != s->len) {
-		return scan_fail(s, SYNOD_EJSON_TRAILING, s->pos, "bytes after the JSON value");
+		return json_scan_fail(s, SYNOD_EJSON_TRAILING, s->pos,
+		                      "bytes after the JSON value");
 	}
-	return 0;
+	/* json_build decodes each string into one scratch buffer */
+	return scan_charge(s, json_cost_chunk(s->string_bytes_longest + 1));
 }
 
-/* json-c builds the tree from input the scanner accepted. A disagreement is
- * reported as a syntax error rather than an assert: json-c is not ours. */
-static int parse_build(struct scan *s, struct json_object **out)
+/* What any parse may allocate: the default hash table of the one object
+ * being moved to its own table, with the table header that moves it, and the
+ * first counts array. */
+static size_t scan_cost_fixed(void)
 {
-	struct json_tokener *tok = json_tokener_new_ex((int)s->lim->depth_max + 1);
-	if (tok == NULL) {
-		return scan_fail(s, SYNOD_ENOMEM, 0, "out of memory");
-	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	struct json_object *obj = json_tokener_parse_ex(tok, (const char *)s->p, (int)s->len);
-	enum json_tokener_error jerr = json_tokener_get_error(tok);
-	if (obj == NULL && jerr == json_tokener_continue) {
-		/* a top-level number or literal ends only at the terminator */
-		obj = json_tokener_parse_ex(tok, "", 1);
-		jerr = json_tokener_get_error(tok);
-	}
-	size_t end = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-	if (jerr == json_tokener_success) {
-		*out = obj; /* NULL for the document "null" */
-		return 0;
-	}
-	json_object_put(obj);
-	/* json-c 0.16 has no out-of-memory error: an allocation failure inside
-	 * it lands here too */
-	return scan_fail(s, SYNOD_EJSON_SYNTAX, end, "json-c: %s", json_tokener_error_desc(jerr));
+	return json_cost_chunk(JSON_OBJECT_DEF_HASH_ENTRIES * sizeof(struct lh_entry)) +
+	       json_cost_chunk(sizeof(struct lh_table)) + JSON_COST_FIXED_BYTES;
 }
 
-/* Duplicate-key search, run only on an object whose member count json-c
- * disagrees with. The input is already validated, so these helpers trust
- * its syntax; each loop still stops at the end of the input. */
-
-static size_t dup_skip_ws(const struct scan *s, size_t pos)
+/* limits->memory_factor x len + limits->memory_bytes_base, saturating. */
+static size_t scan_budget(const struct synod_json_limits *limits, size_t len)
 {
-	while (pos < s->len &&
-	       (s->p[pos] == ' ' || s->p[pos] == '\t' || s->p[pos] == '\n' || s->p[pos] == '\r')) {
-		pos++;
+	size_t f = limits->memory_factor;
+	if (f != 0 && len > (SIZE_MAX - limits->memory_bytes_base) / f) {
+		return SIZE_MAX;
 	}
-	return pos;
+	return f * len + limits->memory_bytes_base;
 }
 
-/* At a '"': the offset just after the closing quote. */
-static size_t dup_skip_string(const struct scan *s, size_t pos)
+static bool scan_limits_valid(const struct synod_json_limits *limits)
 {
-	pos++;
-	while (pos < s->len && s->p[pos] != '"') {
-		pos += s->p[pos] == '\\' ? 2 : 1;
-	}
-	return pos + 1;
-}
-
-static size_t dup_skip_value(const struct scan *s, size_t pos)
-{
-	uint8_t c = s->p[pos];
-	if (c == '"') {
-		return dup_skip_string(s, pos);
-	}
-	if (c != '[' && c != '{') {
-		while (pos < s->len && strchr(",]} \t\n\r", s->p[pos]) == NULL) {
-			pos++;
-		}
-		return pos;
-	}
-	size_t depth = 0;
-	while (pos < s->len) {
-		c = s->p[pos];
-		if (c == '"') {
-			pos = dup_skip_string(s, pos);
-			continue;
-		}
-		pos++;
-		if (c == '[' || c == '{') {
-			depth++;
-		} else if ((c == ']' || c == '}') && --depth == 0) {
-			break;
-		}
-	}
-	return pos;
-}
-
-static size_t dup_put_utf8(char *out, uint32_t cp)
-{
-	if (cp < 0x80) {
-		out[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (char)(0xc0 | (cp >> 6));
-		out[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (char)(0xe0 | (cp >> 12));
-		out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		out[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	out[0] = (char)(0xf0 | (cp >> 18));
-	out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-	out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-	out[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
-/* Decodes the validated string token p[start..end) (quotes included) into
- * out, which has room for end - start bytes; NUL-terminates it. */
-static void dup_decode(const struct scan *s, size_t start, size_t end, char *out)
-{
-	static const char simple[] = "\"\"\\\\//b\bf\fn\nr\rt\t";
-	size_t o = 0;
-	for (size_t i = start + 1; i + 1 < end;) {
-		uint8_t c = s->p[i];
-		if (c != '\\') {
-			out[o++] = (char)c;
-			i++;
-			continue;
-		}
-		uint8_t e = s->p[i + 1];
-		if (e != 'u') {
-			const char *m = strchr(simple, e);
-			SYNOD_ASSERT(m != NULL && ((m - simple) % 2) == 0);
-			out[o++] = m[1];
-			i += 2;
-			continue;
-		}
-		uint32_t cp = (uint32_t)scan_hex4(s->p + i + 2, 4);
-		i += 6;
-		if (cp >= 0xd800 && cp <= 0xdbff) {
-			uint32_t lo = (uint32_t)scan_hex4(s->p + i + 2, 4);
-			cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-			i += 6;
-		}
-		o += dup_put_utf8(out + o, cp);
-	}
-	SYNOD_ASSERT(o < end - start);
-	out[o] = '\0';
-}
-
-/* Copies key into out[cap] for a message: printable ASCII and UTF-8 kept,
- * quotes, backslashes and controls become '?', long keys end in "...". */
-static void dup_quote(char *out, size_t cap, const char *key)
-{
-	size_t n = strlen(key);
-	size_t keep = n > JSON_MSG_KEY_BYTES_MAX ? JSON_MSG_KEY_BYTES_MAX : n;
-	size_t o = 0;
-	for (size_t i = 0; i < keep && o + 4 < cap; i++) {
-		unsigned char c = (unsigned char)key[i];
-		out[o++] = (c < 0x20 || c == '"' || c == '\\' || c == 0x7f) ? '?' : (char)c;
-	}
-	if (keep < n && o + 4 < cap) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o] = '\0';
-}
-
-static int dup_report(struct scan *s, const char *key, size_t at)
-{
-	char q[JSON_MSG_KEY_BYTES_MAX + 4];
-	dup_quote(q, sizeof q, key);
-	return scan_fail(s, SYNOD_EJSON_DUPKEY, at, "duplicate key \"%s\"", q);
-}
-
-/* Finds the first repeated key of the object whose '{' is at start, with a
- * json-c object as a hash set (json-c seeds its string hash at random). */
-static int dup_find(struct scan *s, size_t start)
-{
-	struct json_object *set = json_object_new_object();
-	if (set == NULL) {
-		return scan_fail(s, SYNOD_ENOMEM, start, "out of memory");
-	}
-	int rc = scan_fail(s, SYNOD_EJSON_SYNTAX, start, "json-c disagrees on an object");
-	size_t pos = dup_skip_ws(s, start + 1);
-	while (pos < s->len && s->p[pos] == '"') {
-		size_t end = dup_skip_string(s, pos);
-		char *key = malloc(end - pos);
-		if (key == NULL) {
-			rc = scan_fail(s, SYNOD_ENOMEM, pos, "out of memory");
-			break;
-		}
-		dup_decode(s, pos, end, key);
-		if (json_object_object_get_ex(set, key, NULL)) {
-			rc = dup_report(s, key, pos);
-			free(key);
-			break;
-		}
-		int added = json_object_object_add(set, key, NULL);
-		free(key);
-		if (added != 0) {
-			rc = scan_fail(s, SYNOD_ENOMEM, pos, "out of memory");
-			break;
-		}
-		pos = dup_skip_ws(s, end);
-		pos = dup_skip_ws(s, pos + 1); /* the ':' */
-		pos = dup_skip_value(s, pos);
-		pos = dup_skip_ws(s, pos);
-		if (pos >= s->len || s->p[pos] != ',') {
-			break;
-		}
-		pos = dup_skip_ws(s, pos + 1);
-	}
-	json_object_put(set);
-	return rc;
-}
-
-struct walk_frame {
-	struct json_object *obj; /* an array or object */
-	struct lh_entry *entry;  /* next member, for an object */
-	size_t idx;              /* next element, for an array */
-};
-
-static bool walk_is_container(const struct json_object *o)
-{
-	return json_object_is_type(o, json_type_object) || json_object_is_type(o, json_type_array);
-}
-
-static bool walk_next_child(struct walk_frame *f, struct json_object **child)
-{
-	if (json_object_is_type(f->obj, json_type_object)) {
-		if (f->entry == NULL) {
-			return false;
-		}
-		*child = (struct json_object *)lh_entry_v(f->entry);
-		f->entry = lh_entry_next(f->entry);
-		return true;
-	}
-	if (f->idx >= json_object_array_length(f->obj)) {
-		return false;
-	}
-	*child = json_object_array_get_idx(f->obj, f->idx++);
-	return true;
-}
-
-/* Objects come in the same pre-order as the scanner recorded them until the
- * first one holding a duplicate (json-c keeps the first position of a
- * repeated key and drops the earlier value), which is where counts differ. */
-static int walk_visit(struct scan *s, struct json_object *o, size_t *k)
-{
-	if (!json_object_is_type(o, json_type_object)) {
-		return 0;
-	}
-	if (*k >= s->objs_count) {
-		return scan_fail(s, SYNOD_EJSON_SYNTAX, 0, "json-c disagrees on the objects");
-	}
-	size_t got = (size_t)json_object_object_length(o);
-	if (got != s->objs[*k].members) {
-		return dup_find(s, s->objs[*k].start);
-	}
-	(*k)++;
-	return 0;
-}
-
-static void walk_push(struct walk_frame *stack, size_t *top, struct json_object *o)
-{
-	SYNOD_ASSERT(*top <= SYNOD_JSON_DEPTH_LIMIT_MAX);
-	if (walk_is_container(o)) {
-		struct lh_table *t =
-		    json_object_is_type(o, json_type_object) ? json_object_get_object(o) : NULL;
-		stack[(*top)++] = (struct walk_frame){
-		    .obj = o, .entry = t != NULL ? lh_table_head(t) : NULL, .idx = 0};
-	}
-}
-
-/* Iterative pre-order walk; the tree is at most depth_max deep. */
-static int parse_check_members(struct scan *s, struct json_object *root)
-{
-	struct walk_frame stack[SYNOD_JSON_DEPTH_LIMIT_MAX + 1];
-	size_t top = 0;
-	size_t k = 0;
-	int rc = walk_visit(s, root, &k);
-	if (rc == 0) {
-		walk_push(stack, &top, root);
-	}
-	while (rc == 0 && top > 0) {
-		struct json_object *child;
-		if (!walk_next_child(&stack[top - 1], &child)) {
-			top--;
-			continue;
-		}
-		rc = walk_visit(s, child, &k);
-		if (rc == 0) {
-			walk_push(stack, &top, child);
-		}
-	}
-	if (rc == 0 && k != s->objs_count) {
-		rc = scan_fail(s, SYNOD_EJSON_SYNTAX, 0, "json-c disagrees on the objects");
-	}
-	return rc;
+	return limits->depth_max <= SYNOD_JSON_DEPTH_LIMIT_MAX &&
+	       limits->bytes_max <= SYNOD_JSON_BYTES_MAX &&
+	       limits->memory_factor <= SYNOD_JSON_MEMORY_FACTOR_MAX &&
+	       limits->memory_bytes_base <= SYNOD_JSON_MEMORY_BYTES_BASE_MAX;
 }
 
 int synod_json_parse_ex(struct json_object **out, const char *buf, size_t len,
@@ -849,39 +719,31 @@ int synod_json_parse_ex(struct json_object **out, const char *buf, size_t len,
 	if (errmsg != NULL && errmsg_len > 0) {
 		errmsg[0] = '\0';
 	}
-	struct scan s = {.p = (const uint8_t *)buf,
-	                 .len = len,
-	                 .lim = limits,
-	                 .errmsg = errmsg,
-	                 .errmsg_len = errmsg_len};
-	if (limits->depth_max > SYNOD_JSON_DEPTH_LIMIT_MAX ||
-	    limits->bytes_max > SYNOD_JSON_BYTES_MAX) {
-		return scan_fail(&s, SYNOD_EINVAL, 0, "JSON limits above the ceiling");
+	struct json_scan s = {.p = (const uint8_t *)buf,
+	                      .len = len,
+	                      .lim = limits,
+	                      .budget_bytes = scan_budget(limits, len),
+	                      .cost_bytes = scan_cost_fixed(),
+	                      .errmsg = errmsg,
+	                      .errmsg_len = errmsg_len};
+	if (!scan_limits_valid(limits)) {
+		return json_scan_fail(&s, SYNOD_EINVAL, 0, "JSON limits above the ceiling");
 	}
 	int rc;
 	if (len > limits->bytes_max) {
-		rc = scan_fail(&s, SYNOD_EJSON_SIZE, limits->bytes_max,
-		               "document longer than %zu bytes", limits->bytes_max);
+		rc = json_scan_fail(&s, SYNOD_EJSON_SIZE, limits->bytes_max,
+		                    "document longer than %zu bytes", limits->bytes_max);
 	} else {
 		rc = scan_run(&s);
 	}
-	struct json_object *obj = NULL;
 	if (rc == 0) {
-		rc = parse_build(&s, &obj);
+		rc = json_build(&s, out);
 	}
-	if (rc == 0 && obj != NULL) {
-		rc = parse_check_members(&s, obj);
+	free(s.counts);
+	if (rc != 0 && rc != SYNOD_ENOMEM) {
+		synod_counter_inc(&json_rejected);
 	}
-	free(s.objs);
-	if (rc != 0) {
-		json_object_put(obj);
-		if (rc != SYNOD_ENOMEM) {
-			synod_counter_inc(&json_rejected);
-		}
-		return rc;
-	}
-	*out = obj;
-	return 0;
+	return rc;
 }
 
 int synod_json_parse(struct json_object **out, const char *buf, size_t len, char *errmsg,

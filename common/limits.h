@@ -10,6 +10,10 @@
 #define SYNOD_JSON_BYTES_MAX        (4u * 1024u * 1024u)
 #define SYNOD_JSON_SAFE_INT_MAX     9007199254740991LL /* 2^53 - 1 */
 #define SYNOD_JSON_STRING_BYTES_MAX (1024u * 1024u)
+/* Default memory budget of one parse: FACTOR x input bytes + BASE bytes
+ * (common/json.h says what is counted). */
+#define SYNOD_JSON_MEMORY_FACTOR     16u
+#define SYNOD_JSON_MEMORY_BYTES_BASE (64u * 1024u)
 
 /* Wire messages between replicas, voters and clients */
 #define SYNOD_WIRE_MSG_BYTES_MAX (16u * 1024u * 1024u)

@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static bool fuzz_is_parse_error(int rc)
 {
-	return rc <= SYNOD_EJSON_SYNTAX && rc >= SYNOD_EJSON_SIZE && rc != SYNOD_EJSON_TYPE &&
+	return rc <= SYNOD_EJSON_SYNTAX && rc >= SYNOD_EJSON_MEMORY && rc != SYNOD_EJSON_TYPE &&
 	       rc != SYNOD_EJSON_NONCANON;
 }
 

@@ -1,6 +1,7 @@
 /* Strict parser, RFC 8785 canonical form and getters (common/json.h).
  * RFC 8785 examples are read from tests/vectors/rfc8785 ($SYNOD_VECTORS). */
 #include "common/json.h"
+#include "common/json_internal.h"
 
 #include <math.h>
 #include <setjmp.h>
@@ -243,7 +244,6 @@ static void reject_syntax(void **state)
 	    {"\"a\nb\"", 0, SYNOD_EJSON_SYNTAX},
 	    {"\"\x01\"", 0, SYNOD_EJSON_SYNTAX},
 	    {"\"\x1f\"", 0, SYNOD_EJSON_SYNTAX},
-	    {"[\"\0\"]", 5, SYNOD_EJSON_SYNTAX},
 	    {".5", 0, SYNOD_EJSON_SYNTAX},
 	    {"[1.]", 0, SYNOD_EJSON_SYNTAX},
 	    {"[1e]", 0, SYNOD_EJSON_SYNTAX},
@@ -261,9 +261,10 @@ static void reject_syntax(void **state)
 	    {"[1 2]", 0, SYNOD_EJSON_SYNTAX},
 	    {"[1}", 0, SYNOD_EJSON_SYNTAX},
 	    {"{\"a\":1]", 0, SYNOD_EJSON_SYNTAX},
-	    {"\xef\xbb\xbf{}", 0, SYNOD_EJSON_SYNTAX},    /* byte order mark */
-	    {"{\"a\\u0000b\":1}", 0, SYNOD_EJSON_SYNTAX}, /* NUL in a key */
-	    {"\x0b[]", 0, SYNOD_EJSON_SYNTAX},            /* not JSON whitespace */
+	    {"\xef\xbb\xbf{}", 0, SYNOD_EJSON_SYNTAX}, /* byte order mark */
+	    {"\x0b[]", 0, SYNOD_EJSON_SYNTAX},         /* not JSON whitespace */
+	    {"[1]\0", 4, SYNOD_EJSON_TRAILING},        /* a NUL outside a string */
+	    {"[\0]", 3, SYNOD_EJSON_SYNTAX},
 	};
 	expect_rejects(cases, sizeof cases / sizeof cases[0]);
 }
@@ -496,16 +497,70 @@ static void accept_escapes(void **state)
 	assert_memory_equal(json_object_get_string(o), "\"\\/\b\f\n\r\t\xc3\xa9\xe2\x82\xac\x7f",
 	                    14);
 	json_object_put(o);
-	/* U+0000 is allowed in values and kept */
-	assert_int_equal(parse_str("{\"k\":\"a\\u0000b\"}", &o, err, sizeof err), 0);
-	const char *s = NULL;
-	size_t len = 0;
-	assert_int_equal(synod_json_get_string_len(o, "k", &s, &len), 0);
-	assert_int_equal(len, 3);
-	assert_memory_equal(s, "a\0b", 3);
-	assert_int_equal(synod_json_get_string(o, "k", &s), SYNOD_EJSON_TYPE);
-	canon_equals(o, "{\"k\":\"a\\u0000b\"}");
-	json_object_put(o);
+}
+
+/* U+0000, escaped or raw, in any string or key: refused with the member
+ * path, since strcmp and json-c keys would see only the part before it. */
+static void reject_nul(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *doc;
+		size_t len; /* 0: strlen(doc) */
+		const char *msg;
+	} cases[] = {
+	    {"{\"decision\":{\"outcome\":\"APPROVED\\u0000 but actually REJECTED\"}}", 0,
+	     "U+0000 in the string at decision.outcome at byte 32"},
+	    {"{\"decision\":{\"outcome\":\"APPROVED\0 REJECTED\"}}", 45,
+	     "U+0000 in the string at decision.outcome at byte 32"},
+	    {"{\"votes\":[{\"seat\":1},{\"seat\":2,\"sig\":\"\\u0000\"}]}", 0,
+	     "U+0000 in the string at votes[1].sig at byte 38"},
+	    {"[[],[\"a\",\"\\u0000\"]]", 0, "U+0000 in the string at [1][1] at byte 10"},
+	    {"\"\\u0000\"", 0, "U+0000 in the top-level string at byte 1"},
+	    {"{\"a\\u0000b\":1}", 0, "U+0000 in an object key at the top level at byte 3"},
+	    {"{\"x\":[{\"a\0\":1}]}", 17, "U+0000 in an object key under x[0] at byte 9"},
+	    {"{\"k\\\"\\u0041\":{\"\\u0000\":1}}", 0,
+	     "U+0000 in an object key under k???u0041 at byte 15"},
+	    {"{\"0123456789012345678901234567890123456789\":[\"\\u0000\"]}", 0,
+	     "U+0000 in the string at 01234567890123456789012345678901...[0] at byte 46"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct json_object *o = (struct json_object *)1;
+		char err[SYNOD_JSON_ERRMSG_BYTES] = "";
+		size_t len = cases[i].len != 0 ? cases[i].len : strlen(cases[i].doc);
+		uint64_t before = synod_json_rejected_count();
+		int rc = synod_json_parse(&o, cases[i].doc, len, err, sizeof err);
+		if (rc != SYNOD_EJSON_NUL || strcmp(err, cases[i].msg) != 0) {
+			print_error("case %zu: got %d \"%s\"\n", i, rc, err);
+		}
+		assert_int_equal(rc, SYNOD_EJSON_NUL);
+		assert_string_equal(err, cases[i].msg);
+		assert_null(o);
+		assert_true(synod_json_rejected_count() == before + 1);
+	}
+	/* a long path keeps its inner end */
+	char doc[1024] = "";
+	for (int i = 0; i < 20; i++) {
+		strcat(doc, "{\"level_name\":");
+	}
+	strcat(doc, "\"\\u0000\"");
+	for (int i = 0; i < 20; i++) {
+		strcat(doc, "}");
+	}
+	struct json_object *o = NULL;
+	char err[SYNOD_JSON_ERRMSG_BYTES] = "";
+	assert_int_equal(parse_str(doc, &o, err, sizeof err), SYNOD_EJSON_NUL);
+	/* "..." and the 9 innermost keys: the path stays within 112 bytes */
+	char want[SYNOD_JSON_ERRMSG_BYTES] = "U+0000 in the string at ...level_name";
+	for (int i = 0; i < 8; i++) {
+		strcat(want, ".level_name");
+	}
+	strcat(want, " at byte 281");
+	assert_string_equal(err, want);
+	/* the canonical check refuses it the same way */
+	assert_int_equal(synod_json_parse_canonical(&o, "{\"k\":\"\\u0000\"}", 13, err, sizeof err),
+	                 SYNOD_EJSON_NUL);
+	assert_string_equal(err, "U+0000 in the string at k at byte 6");
 }
 
 static void accept_surrogate_pairs(void **state)
@@ -581,6 +636,75 @@ static void large_object(void **state)
 	assert_int_equal(synod_json_parse(&o, doc, len, err, sizeof err), SYNOD_EJSON_DUPKEY);
 	assert_non_null(strstr(err, "duplicate key \"k7\""));
 	free(doc);
+}
+
+/* Every allocation of a parse fails in turn (the hook in json_internal.h
+ * counts the parser's own and each json-c call that allocates): each parse
+ * returns SYNOD_ENOMEM with no tree and no leak (ASan checks), never success
+ * with an empty tree, which callers would take for the document null. */
+static void alloc_failures(void **state)
+{
+	(void)state;
+	static const char *const docs[] = {
+	    "{\"a\":[1,-2.5e3,\"s\\u00e9\",true,false,null,{\"b\":{}}],\"c\":\"\",\"d\":[],"
+	    "\"m\":{\"k0\":0,\"k1\":1,\"k2\":2,\"k3\":3,\"k4\":4,\"k5\":5,\"k6\":6,\"k7\":7,"
+	    "\"k8\":8,\"k9\":9,\"k10\":10,\"k11\":11,\"k12\":12,\"k13\":13,\"k14\":14}}",
+	    "{}",
+	    "[]",
+	    "\"s\"",
+	    "7",
+	    "true",
+	    "null"};
+	/* allocations of each: scratch and counts, then per container its node
+	 * and table move, per value its node and its insert, per key a copy */
+	static const int64_t want_fails[] = {60, 4, 3, 2, 2, 2, 1};
+	for (size_t d = 0; d < sizeof docs / sizeof docs[0]; d++) {
+		struct json_object *good = NULL;
+		assert_int_equal(parse_str(docs[d], &good, NULL, 0), 0);
+		char *want = NULL;
+		size_t want_len = 0;
+		assert_int_equal(synod_json_canonical(good, &want, &want_len), 0);
+		json_object_put(good);
+		int64_t fails = 0;
+		for (int64_t k = 0;; k++) {
+			struct json_object *o = (struct json_object *)1;
+			char err[SYNOD_JSON_ERRMSG_BYTES] = "";
+			uint64_t rejected = synod_json_rejected_count();
+			synod_json_test_alloc_fail(k);
+			int rc = parse_str(docs[d], &o, err, sizeof err);
+			synod_json_test_alloc_fail(-1);
+			if (rc == 0) {
+				char *canon = NULL;
+				size_t len = 0;
+				assert_int_equal(synod_json_canonical(o, &canon, &len), 0);
+				assert_string_equal(canon, want);
+				free(canon);
+				json_object_put(o);
+				break;
+			}
+			if (rc != SYNOD_ENOMEM) {
+				print_error("doc %zu, allocation %lld: %d (%s)\n", d, (long long)k,
+				            rc, err);
+			}
+			assert_int_equal(rc, SYNOD_ENOMEM);
+			assert_null(o);
+			assert_non_null(strstr(err, "out of memory at byte "));
+			/* out of memory is ours, not the sender's: not a rejection */
+			assert_true(synod_json_rejected_count() == rejected);
+			fails++;
+		}
+		free(want);
+		if (fails != want_fails[d]) {
+			print_error("doc %zu: %lld allocations\n", d, (long long)fails);
+		}
+		assert_int_equal(fails, want_fails[d]);
+	}
+	/* the canonical check forwards it too */
+	struct json_object *o = (struct json_object *)1;
+	synod_json_test_alloc_fail(1);
+	assert_int_equal(synod_json_parse_canonical(&o, "{\"a\":1}", 7, NULL, 0), SYNOD_ENOMEM);
+	synod_json_test_alloc_fail(-1);
+	assert_null(o);
 }
 
 /* ---- canonical form ---- */
@@ -780,6 +904,16 @@ static void getters(void **state)
 	assert_int_equal(synod_json_get_string(o, "missing", &s), SYNOD_ENOTFOUND);
 	assert_int_equal(synod_json_get_string(o, "i", &s), SYNOD_EJSON_TYPE);
 	assert_int_equal(synod_json_get_string(o, "n", &s), SYNOD_EJSON_TYPE);
+	/* a tree built in code may hold U+0000: the C-string getter refuses it,
+	 * the length getter returns all of it */
+	json_object_object_add(o, "nul", json_object_new_string_len("APPROVED\0 NOT", 13));
+	s = NULL;
+	assert_int_equal(synod_json_get_string(o, "nul", &s), SYNOD_EJSON_NUL);
+	assert_null(s);
+	size_t slen = 0;
+	assert_int_equal(synod_json_get_string_len(o, "nul", &s, &slen), 0);
+	assert_int_equal(slen, 13);
+	assert_memory_equal(s, "APPROVED\0 NOT", 13);
 	int64_t v = 0;
 	assert_int_equal(synod_json_get_int64(o, "i", &v), 0);
 	assert_int_equal(v, 42);
@@ -845,11 +979,13 @@ int main(void)
 	    cmocka_unit_test(reject_surrogate),
 	    cmocka_unit_test(reject_intrange),
 	    cmocka_unit_test(reject_size),
+	    cmocka_unit_test(reject_nul),
 	    cmocka_unit_test(accept_nested),
 	    cmocka_unit_test(accept_escapes),
 	    cmocka_unit_test(accept_surrogate_pairs),
 	    cmocka_unit_test(accept_max_depth),
 	    cmocka_unit_test(large_object),
+	    cmocka_unit_test(alloc_failures),
 	    cmocka_unit_test(canon_strings),
 	    cmocka_unit_test(canon_sorting),
 	    cmocka_unit_test(canon_numbers),
