@@ -70,7 +70,8 @@ static int host_send(const struct voter_proto_msg *m)
 static int host_send_error(const char *text)
 {
 	size_t n = strnlen(text, VOTER_PLUGIN_TEXT_BYTES_MAX);
-	struct voter_proto_msg m = {.type = VOTER_PROTO_ERROR, .a = (const uint8_t *)text, .a_len = n};
+	struct voter_proto_msg m = {
+	    .type = VOTER_PROTO_ERROR, .a = (const uint8_t *)text, .a_len = n};
 	return host_send(&m);
 }
 
@@ -110,8 +111,8 @@ static const struct synod_plugin *host_load(const char *path, char *err, size_t 
 	const struct synod_plugin *p = sym != NULL ? entry() : NULL;
 	if (p == NULL || p->abi_version != SYNOD_PLUGIN_ABI_VERSION || p->evaluate == NULL ||
 	    p->init == NULL || p->name == NULL || p->version == NULL) {
-		snprintf(err, err_len, "%s: no %s, or ABI version %u expected, or a NULL member", path,
-		         SYNOD_PLUGIN_ENTRY, SYNOD_PLUGIN_ABI_VERSION);
+		snprintf(err, err_len, "%s: no %s, or ABI version %u expected, or a NULL member",
+		         path, SYNOD_PLUGIN_ENTRY, SYNOD_PLUGIN_ABI_VERSION);
 		return NULL;
 	}
 	return p;
@@ -130,12 +131,12 @@ static int host_init(const struct synod_plugin *p, void **state)
 		(void)host_send_error(err);
 		return -1;
 	}
-	struct voter_proto_msg ready = {.type = VOTER_PROTO_READY,
-	                                .a = (const uint8_t *)p->name,
-	                                .a_len = strnlen(p->name, SYNOD_APP_PLUGIN_NAME_BYTES_MAX + 1),
-	                                .b = (const uint8_t *)p->version,
-	                                .b_len = strnlen(p->version,
-	                                                 SYNOD_APP_PLUGIN_VERSION_BYTES_MAX + 1)};
+	struct voter_proto_msg ready = {
+	    .type = VOTER_PROTO_READY,
+	    .a = (const uint8_t *)p->name,
+	    .a_len = strnlen(p->name, SYNOD_APP_PLUGIN_NAME_BYTES_MAX + 1),
+	    .b = (const uint8_t *)p->version,
+	    .b_len = strnlen(p->version, SYNOD_APP_PLUGIN_VERSION_BYTES_MAX + 1)};
 	return host_send(&ready);
 }
 

@@ -24,18 +24,18 @@
 	 VOTER_PLUGIN_REQUEST_BYTES_MAX + 64u)
 
 /* Per-evaluation deadline and the child's resource limits. */
-#define VOTER_PLUGIN_DEADLINE_MS_MAX   600000u
-#define VOTER_PLUGIN_DEADLINE_MS_DEF   5000u
-#define VOTER_PLUGIN_MEMORY_BYTES_DEF  (512ull * 1024u * 1024u)
-#define VOTER_PLUGIN_MEMORY_BYTES_MIN  (16ull * 1024u * 1024u)
-#define VOTER_PLUGIN_FILES_DEF         16u  /* RLIMIT_NOFILE */
-#define VOTER_PLUGIN_FILE_BYTES_DEF    0ull /* RLIMIT_FSIZE: plugins write no files */
-#define VOTER_PLUGIN_CPU_S_HOST        600u /* a long-lived host's lifetime CPU */
-#define VOTER_PLUGIN_HOST_EVALS_DEF    10000u
-#define VOTER_PLUGIN_ARGS_MAX          16u
-#define VOTER_PLUGIN_ENV_MAX           32u
-#define VOTER_PLUGIN_ERRMSG_BYTES      256u
-#define VOTER_PLUGIN_KILL_WAIT_MS      2000u /* after SIGKILL, for the reap */
+#define VOTER_PLUGIN_DEADLINE_MS_MAX  600000u
+#define VOTER_PLUGIN_DEADLINE_MS_DEF  5000u
+#define VOTER_PLUGIN_MEMORY_BYTES_DEF (512ull * 1024u * 1024u)
+#define VOTER_PLUGIN_MEMORY_BYTES_MIN (16ull * 1024u * 1024u)
+#define VOTER_PLUGIN_FILES_DEF        16u  /* RLIMIT_NOFILE */
+#define VOTER_PLUGIN_FILE_BYTES_DEF   0ull /* RLIMIT_FSIZE: plugins write no files */
+#define VOTER_PLUGIN_CPU_S_HOST       600u /* a long-lived host's lifetime CPU */
+#define VOTER_PLUGIN_HOST_EVALS_DEF   10000u
+#define VOTER_PLUGIN_ARGS_MAX         16u
+#define VOTER_PLUGIN_ENV_MAX          32u
+#define VOTER_PLUGIN_ERRMSG_BYTES     256u
+#define VOTER_PLUGIN_KILL_WAIT_MS     2000u /* after SIGKILL, for the reap */
 
 _Static_assert(VOTER_PLUGIN_CONFIG_BYTES_MAX + 64u <= VOTER_PROTO_FRAME_BYTES_MAX,
                "INIT fits a frame");
@@ -44,7 +44,7 @@ _Static_assert(VOTER_PLUGIN_REASON_BYTES_MAX + 64u <= VOTER_PROTO_FRAME_BYTES_MA
 
 /* The double-sign guard: records kept (one per signed (request, epoch)).
  * The app retains at most 8192 requests, so a voter never has more open. */
-#define VOTER_GUARD_RECORDS_MAX     8192u
+#define VOTER_GUARD_RECORDS_MAX        8192u
 #define VOTER_GUARD_ENVELOPE_BYTES_MAX SYNOD_APP_VOTE_BYTES_MAX
 
 #endif

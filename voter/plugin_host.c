@@ -95,8 +95,8 @@ static bool plugin_ident_ok(const char *s, size_t max)
 	}
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		          strchr("._+:/@-", c) != NULL;
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		          (c >= '0' && c <= '9') || strchr("._+:/@-", c) != NULL;
 		if (!ok) {
 			return false;
 		}
@@ -163,8 +163,8 @@ static int so_exchange(struct voter_plugin *h, const struct voter_proto_msg *req
 		voter_child_kill(&h->host, NULL);
 		return synod_errf(msg, len, VOTER_EPLUGIN_GARBAGE, "host wrote unasked bytes");
 	}
-	struct voter_io io = {.out = h->out, .out_len = out_len, .in = h->in, .in_cap = sizeof h->in,
-	                      .frame = true};
+	struct voter_io io = {
+	    .out = h->out, .out_len = out_len, .in = h->in, .in_cap = sizeof h->in, .frame = true};
 	rc = voter_child_io(&h->host, &io, deadline_ms);
 	if (rc != 0) {
 		return plugin_io_fail(h, &h->host, rc, deadline_ms, msg, len);
@@ -208,8 +208,8 @@ static int so_host_start(struct voter_plugin *h, int64_t deadline_ms, char *msg,
 	h->host_started_once = true;
 	h->host_evals = 0;
 	size_t clen = strlen(h->config);
-	struct voter_proto_msg init = {.type = VOTER_PROTO_INIT, .a = (const uint8_t *)h->config,
-	                               .a_len = clen};
+	struct voter_proto_msg init = {
+	    .type = VOTER_PROTO_INIT, .a = (const uint8_t *)h->config, .a_len = clen};
 	struct voter_proto_msg m;
 	rc = so_exchange(h, &init, &m, deadline_ms, msg, len);
 	if (rc == 0 && m.type == VOTER_PROTO_ERROR) {
@@ -233,8 +233,9 @@ static int so_host_start(struct voter_plugin *h, int64_t deadline_ms, char *msg,
 	    !plugin_ident_ok(version, SYNOD_APP_PLUGIN_VERSION_BYTES_MAX) ||
 	    memchr(m.b, 0, m.b_len) != NULL) {
 		voter_child_kill(&h->host, NULL);
-		return synod_errf(msg, len, VOTER_EPLUGIN_GARBAGE,
-		                  "plugin name or version is not 1..64/1..32 of [A-Za-z0-9._+:/@-]");
+		return synod_errf(
+		    msg, len, VOTER_EPLUGIN_GARBAGE,
+		    "plugin name or version is not 1..64/1..32 of [A-Za-z0-9._+:/@-]");
 	}
 	memcpy(h->name, name, sizeof name);
 	memcpy(h->version, version, sizeof version);
@@ -291,8 +292,8 @@ static int so_evaluate(struct voter_plugin *h, const char *request, size_t reque
 	}
 	if (m.type != VOTER_PROTO_VERDICT) {
 		voter_child_kill(&h->host, NULL);
-		return synod_errf(msg, len, VOTER_EPLUGIN_GARBAGE, "frame type %u instead of VERDICT",
-		                  (unsigned)m.type);
+		return synod_errf(msg, len, VOTER_EPLUGIN_GARBAGE,
+		                  "frame type %u instead of VERDICT", (unsigned)m.type);
 	}
 	out->verdict = m.verdict;
 	*reason = m.a;
@@ -304,8 +305,8 @@ static int so_evaluate(struct voter_plugin *h, const char *request, size_t reque
 static int exec_input(struct voter_plugin *h, const char *request, size_t request_len,
                       const char *policy, size_t policy_len, size_t *len)
 {
-	const char *parts[] = {"{\"config\":", h->config, ",\"policy\":", policy, ",\"request\":",
-	                       request, "}"};
+	const char *parts[] = {
+	    "{\"config\":", h->config, ",\"policy\":", policy, ",\"request\":", request, "}"};
 	size_t lens[] = {10, strlen(h->config), 10, policy_len, 11, request_len, 1};
 	size_t pos = 0;
 	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
@@ -331,19 +332,22 @@ static int exec_answer(struct voter_verdict *out, const uint8_t *buf, size_t n,
 	}
 	struct json_object *v = NULL;
 	struct json_object *r = NULL;
-	if (!json_object_is_type(*tree, json_type_object) || json_object_object_length(*tree) != 2 ||
+	if (!json_object_is_type(*tree, json_type_object) ||
+	    json_object_object_length(*tree) != 2 ||
 	    !json_object_object_get_ex(*tree, "verdict", &v) ||
 	    !json_object_object_get_ex(*tree, "reason", &r) ||
 	    !json_object_is_type(v, json_type_string)) {
-		return synod_errf(msg, len, VOTER_EPLUGIN_GARBAGE,
-		                  "output is not {\"reason\":{...},\"verdict\":\"APPROVE|REJECT\"}");
+		return synod_errf(
+		    msg, len, VOTER_EPLUGIN_GARBAGE,
+		    "output is not {\"reason\":{...},\"verdict\":\"APPROVE|REJECT\"}");
 	}
 	const char *s = json_object_get_string(v);
 	out->verdict = strcmp(s, "APPROVE") == 0  ? SYNOD_PLUGIN_APPROVE
 	               : strcmp(s, "REJECT") == 0 ? SYNOD_PLUGIN_REJECT
 	                                          : 0;
 	if (out->verdict == 0) {
-		return synod_errf(msg, len, VOTER_EPLUGIN_GARBAGE, "verdict is not APPROVE or REJECT");
+		return synod_errf(msg, len, VOTER_EPLUGIN_GARBAGE,
+		                  "verdict is not APPROVE or REJECT");
 	}
 	*reason = json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN);
 	*reason_len = strlen(*reason);
@@ -359,15 +363,16 @@ static int exec_evaluate(struct voter_plugin *h, const char *request, size_t req
 	size_t len = sizeof out->errmsg;
 	size_t in_len = 0;
 	if (exec_input(h, request, request_len, policy, policy_len, &in_len) != 0) {
-		return synod_errf(msg, len, SYNOD_ELIMIT, "plugin input over %zu bytes", sizeof h->out);
+		return synod_errf(msg, len, SYNOD_ELIMIT, "plugin input over %zu bytes",
+		                  sizeof h->out);
 	}
 	struct voter_child c;
 	if (voter_child_spawn(&c, h->path, h->argv, h->envp, &h->limits, msg, len) != 0) {
 		return VOTER_EPLUGIN_SPAWN;
 	}
 	h->counters.spawns++;
-	struct voter_io io = {.out = h->out, .out_len = in_len, .in = h->in,
-	                      .in_cap = VOTER_EXEC_OUTPUT_BYTES_MAX};
+	struct voter_io io = {
+	    .out = h->out, .out_len = in_len, .in = h->in, .in_cap = VOTER_EXEC_OUTPUT_BYTES_MAX};
 	int rc = voter_child_io(&c, &io, deadline_ms);
 	if (rc != 0) {
 		return plugin_io_fail(h, &c, rc, deadline_ms, msg, len);
@@ -377,7 +382,8 @@ static int exec_evaluate(struct voter_plugin *h, const char *request, size_t req
 	voter_child_kill(&c, NULL); /* its group, and the child if still running */
 	if (rc != 0) {
 		return synod_errf(msg, len, VOTER_EPLUGIN_TIMEOUT,
-		                  "did not exit within %u ms after answering: killed", h->deadline_ms);
+		                  "did not exit within %u ms after answering: killed",
+		                  h->deadline_ms);
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		return plugin_status_err(status, msg, len);
@@ -397,8 +403,9 @@ static int plugin_reason_set(struct voter_verdict *out, const char *text, size_t
 		return synod_errf(out->errmsg, sizeof out->errmsg, VOTER_EPLUGIN_GARBAGE,
 		                  "reason is not JSON: %s", why);
 	}
-	rc = json_object_is_type(obj, json_type_object) ? synod_json_canonical(obj, &canon, &canon_len)
-	                                                : SYNOD_EJSON_TYPE;
+	rc = json_object_is_type(obj, json_type_object)
+	         ? synod_json_canonical(obj, &canon, &canon_len)
+	         : SYNOD_EJSON_TYPE;
 	json_object_put(obj);
 	if (rc == 0 && canon_len > VOTER_PLUGIN_REASON_BYTES_MAX) {
 		rc = VOTER_EPLUGIN_OVERSIZE;
@@ -461,8 +468,9 @@ static int plugin_failed(struct voter_plugin *h, int rc, struct voter_verdict *o
 	out->reason[0] = '\0';
 	out->reason_len = 0;
 	if (h->fallback != VOTER_FALLBACK_NONE) {
-		int n = snprintf(out->reason, sizeof out->reason, "{\"error\":\"%s\",\"plugin\":\"%s\"}",
-		                 voter_plugin_strerror(rc), h->name);
+		int n = snprintf(out->reason, sizeof out->reason,
+		                 "{\"error\":\"%s\",\"plugin\":\"%s\"}", voter_plugin_strerror(rc),
+		                 h->name);
 		out->reason_len = n > 0 ? (size_t)n : 0;
 		out->verdict = (int)h->fallback;
 		out->fallback = true;
@@ -474,7 +482,8 @@ static int plugin_failed(struct voter_plugin *h, int rc, struct voter_verdict *o
 static int plugin_inputs_check(const char *request, size_t request_len, const char *policy,
                                size_t policy_len, struct voter_verdict *out)
 {
-	if (request_len > VOTER_PLUGIN_REQUEST_BYTES_MAX || policy_len > VOTER_PLUGIN_POLICY_BYTES_MAX) {
+	if (request_len > VOTER_PLUGIN_REQUEST_BYTES_MAX ||
+	    policy_len > VOTER_PLUGIN_POLICY_BYTES_MAX) {
 		return synod_errf(out->errmsg, sizeof out->errmsg, SYNOD_ELIMIT,
 		                  "request over %u or policy over %u bytes",
 		                  VOTER_PLUGIN_REQUEST_BYTES_MAX, VOTER_PLUGIN_POLICY_BYTES_MAX);
@@ -554,10 +563,11 @@ static int plugin_config_limits(struct voter_plugin *h, const struct voter_plugi
 	uint32_t files = cfg->files != 0 ? cfg->files : VOTER_PLUGIN_FILES_DEF;
 	if (h->deadline_ms > VOTER_PLUGIN_DEADLINE_MS_MAX || mem < VOTER_PLUGIN_MEMORY_BYTES_MIN ||
 	    files < 4) {
-		return synod_errf(errmsg, errmsg_len, SYNOD_ECONFIG,
-		                  "plugin %s: deadline_ms must be <= %u, memory_bytes >= %llu, files >= 4",
-		                  cfg->path, VOTER_PLUGIN_DEADLINE_MS_MAX,
-		                  (unsigned long long)VOTER_PLUGIN_MEMORY_BYTES_MIN);
+		return synod_errf(
+		    errmsg, errmsg_len, SYNOD_ECONFIG,
+		    "plugin %s: deadline_ms must be <= %u, memory_bytes >= %llu, files >= 4",
+		    cfg->path, VOTER_PLUGIN_DEADLINE_MS_MAX,
+		    (unsigned long long)VOTER_PLUGIN_MEMORY_BYTES_MIN);
 	}
 	bool so = cfg->kind == VOTER_PLUGIN_SO;
 	h->limits = (struct voter_limits){
@@ -569,8 +579,8 @@ static int plugin_config_limits(struct voter_plugin *h, const struct voter_plugi
 	    .file_bytes = cfg->file_bytes,
 	    .stderr_fd = cfg->stderr_fd > 0 ? cfg->stderr_fd : -1,
 	};
-	h->host_evals_max =
-	    cfg->host_evaluations_max != 0 ? cfg->host_evaluations_max : VOTER_PLUGIN_HOST_EVALS_DEF;
+	h->host_evals_max = cfg->host_evaluations_max != 0 ? cfg->host_evaluations_max
+	                                                   : VOTER_PLUGIN_HOST_EVALS_DEF;
 	h->fallback = cfg->fallback;
 	return 0;
 }
@@ -579,8 +589,8 @@ static int plugin_config_paths(struct voter_plugin *h, const struct voter_plugin
                                char *errmsg, size_t errmsg_len)
 {
 	bool so = cfg->kind == VOTER_PLUGIN_SO;
-	if (cfg->path == NULL || cfg->path[0] != '/' || (so && (cfg->host_path == NULL ||
-	                                                        cfg->host_path[0] != '/'))) {
+	if (cfg->path == NULL || cfg->path[0] != '/' ||
+	    (so && (cfg->host_path == NULL || cfg->host_path[0] != '/'))) {
 		return synod_errf(errmsg, errmsg_len, SYNOD_ECONFIG,
 		                  "plugin: path (and host_path for a .so) must be absolute paths");
 	}
@@ -612,7 +622,8 @@ static int plugin_config_text(struct voter_plugin *h, const struct voter_plugin_
 	size_t len = strnlen(text, VOTER_PLUGIN_CONFIG_BYTES_MAX + 1);
 	struct json_object *obj = NULL;
 	char why[128];
-	if (len > VOTER_PLUGIN_CONFIG_BYTES_MAX || synod_json_parse(&obj, text, len, why, sizeof why)) {
+	if (len > VOTER_PLUGIN_CONFIG_BYTES_MAX ||
+	    synod_json_parse(&obj, text, len, why, sizeof why)) {
 		return synod_errf(errmsg, errmsg_len, SYNOD_ECONFIG,
 		                  "plugin %s: config is not JSON of at most %u bytes", cfg->path,
 		                  VOTER_PLUGIN_CONFIG_BYTES_MAX);

@@ -35,9 +35,9 @@
 
 /* Errors of an evaluation (besides SYNOD_EINVAL, SYNOD_ELIMIT for inputs). */
 enum voter_plugin_err {
-	VOTER_EPLUGIN_CRASH = -200,   /* the child died of a signal we did not send */
-	VOTER_EPLUGIN_TIMEOUT = -201, /* the deadline passed; the child was killed */
-	VOTER_EPLUGIN_GARBAGE = -202, /* output broke the protocol or the JSON rules */
+	VOTER_EPLUGIN_CRASH = -200,    /* the child died of a signal we did not send */
+	VOTER_EPLUGIN_TIMEOUT = -201,  /* the deadline passed; the child was killed */
+	VOTER_EPLUGIN_GARBAGE = -202,  /* output broke the protocol or the JSON rules */
 	VOTER_EPLUGIN_OVERSIZE = -203, /* output over its limit */
 	VOTER_EPLUGIN_EXIT = -204,     /* the child exited (early, or nonzero) */
 	VOTER_EPLUGIN_REFUSED = -205,  /* the plugin returned an error itself */
@@ -71,10 +71,10 @@ struct voter_plugin_config {
 	 * their own. */
 	const char *name;
 	const char *version;
-	uint32_t deadline_ms;    /* per evaluation (SO: also for init); 0: default */
-	uint64_t memory_bytes;   /* RLIMIT_AS; 0: default */
-	uint32_t files;          /* RLIMIT_NOFILE; 0: default */
-	uint64_t file_bytes;     /* RLIMIT_FSIZE (default 0: no file writes) */
+	uint32_t deadline_ms;          /* per evaluation (SO: also for init); 0: default */
+	uint64_t memory_bytes;         /* RLIMIT_AS; 0: default */
+	uint32_t files;                /* RLIMIT_NOFILE; 0: default */
+	uint64_t file_bytes;           /* RLIMIT_FSIZE (default 0: no file writes) */
 	uint32_t host_evaluations_max; /* SO: recycle the host after this; 0: default */
 	enum voter_fallback fallback;
 	int stderr_fd; /* the child's stderr (borrowed); 0 or -1: /dev/null */
@@ -120,8 +120,8 @@ SYNOD_WUR int voter_plugin_open(struct voter_plugin **out, const struct voter_pl
  * error above, out->errmsg says what, and out->verdict is the fallback (with
  * out->fallback true and a reason {"error":...}) or 0. SYNOD_EINVAL /
  * SYNOD_ELIMIT: request or policy is not JSON or too long (nothing run). */
-SYNOD_WUR int voter_plugin_evaluate(struct voter_plugin *h, const char *request,
-                                    size_t request_len, const char *policy, size_t policy_len,
+SYNOD_WUR int voter_plugin_evaluate(struct voter_plugin *h, const char *request, size_t request_len,
+                                    const char *policy, size_t policy_len,
                                     struct voter_verdict *out);
 
 /* The plugin's name and version (for the vote's "plugin"). */

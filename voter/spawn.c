@@ -252,7 +252,9 @@ int voter_child_io(struct voter_child *c, struct voter_io *io, int64_t deadline_
 		if (p[0].revents != 0) {
 			int rc = spawn_io_read(c, io);
 			if (rc != 0) {
-				return rc == 1 && pos == io->out_len ? 0 : rc == 1 ? SYNOD_ETRUNC : rc;
+				return rc == 1 && pos == io->out_len ? 0
+				       : rc == 1                     ? SYNOD_ETRUNC
+				                                     : rc;
 			}
 		}
 	}

@@ -65,8 +65,9 @@ static size_t mis_probe(char *reason, size_t cap)
 	}
 	struct rlimit as;
 	getrlimit(RLIMIT_AS, &as);
-	int n = snprintf(reason, cap, "{\"env\":%d,\"fds\":%d,\"rlimit_as\":%llu,\"pgid_is_pid\":%d}",
-	                 env, fds - 1, (unsigned long long)as.rlim_cur, getpgrp() == getpid());
+	int n =
+	    snprintf(reason, cap, "{\"env\":%d,\"fds\":%d,\"rlimit_as\":%llu,\"pgid_is_pid\":%d}",
+	             env, fds - 1, (unsigned long long)as.rlim_cur, getpgrp() == getpid());
 	return (size_t)n;
 }
 

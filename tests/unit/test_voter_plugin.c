@@ -19,18 +19,18 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#define BUILD         SYNOD_TEST_BUILD_DIR
-#define SOURCE        SYNOD_TEST_SOURCE_DIR
-#define HOST          BUILD "/synod-plugin-host"
-#define MISBEHAVE_SO  BUILD "/test-plugins/misbehave.so"
-#define BADABI_SO     BUILD "/test-plugins/badabi.so"
-#define MISBEHAVE_SH  SOURCE "/tests/plugins/exec_misbehave.sh"
-#define DEADLINE_MS   300u
-#define TEST_MEMORY   (64ull * 1024u * 1024u)
+#define BUILD        SYNOD_TEST_BUILD_DIR
+#define SOURCE       SYNOD_TEST_SOURCE_DIR
+#define HOST         BUILD "/synod-plugin-host"
+#define MISBEHAVE_SO BUILD "/test-plugins/misbehave.so"
+#define BADABI_SO    BUILD "/test-plugins/badabi.so"
+#define MISBEHAVE_SH SOURCE "/tests/plugins/exec_misbehave.sh"
+#define DEADLINE_MS  300u
+#define TEST_MEMORY  (64ull * 1024u * 1024u)
 /* Filling memory is slow on a loaded machine: a small limit, a long deadline. */
 #define ALLOC_MEMORY      (24ull * 1024u * 1024u)
 #define ALLOC_DEADLINE_MS 8000u
-#define REQUEST       "{\"policy\":\"p\",\"submitter\":\"t\"}"
+#define REQUEST           "{\"policy\":\"p\",\"submitter\":\"t\"}"
 
 static const char *const exec_env[] = {"PATH=/usr/bin:/bin", NULL};
 
@@ -348,14 +348,22 @@ int main(void)
 {
 	synod_log_level_set(SYNOD_LOG_ERROR);
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(so_ok),          cmocka_unit_test(so_crash),
-	    cmocka_unit_test(so_hang),        cmocka_unit_test(so_alloc),
-	    cmocka_unit_test(so_garbage),     cmocka_unit_test(so_oversize),
-	    cmocka_unit_test(so_exit),        cmocka_unit_test(so_refuse),
-	    cmocka_unit_test(so_isolation),   cmocka_unit_test(so_fallback),
-	    cmocka_unit_test(so_open_errors), cmocka_unit_test(so_recycle),
-	    cmocka_unit_test(so_host_killed), cmocka_unit_test(bad_inputs),
-	    cmocka_unit_test(exec_ok),        cmocka_unit_test(exec_failures),
+	    cmocka_unit_test(so_ok),
+	    cmocka_unit_test(so_crash),
+	    cmocka_unit_test(so_hang),
+	    cmocka_unit_test(so_alloc),
+	    cmocka_unit_test(so_garbage),
+	    cmocka_unit_test(so_oversize),
+	    cmocka_unit_test(so_exit),
+	    cmocka_unit_test(so_refuse),
+	    cmocka_unit_test(so_isolation),
+	    cmocka_unit_test(so_fallback),
+	    cmocka_unit_test(so_open_errors),
+	    cmocka_unit_test(so_recycle),
+	    cmocka_unit_test(so_host_killed),
+	    cmocka_unit_test(bad_inputs),
+	    cmocka_unit_test(exec_ok),
+	    cmocka_unit_test(exec_failures),
 	    cmocka_unit_test(prometheus_counters),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -97,7 +97,8 @@ static int rules_evaluations(struct rules_eval *e, struct json_object *sec, char
 	struct json_object *mins = rules_get(sec, "minimum_score_milli", json_type_object);
 	if (mins == NULL || json_object_object_length(sec) != 1 ||
 	    json_object_object_length(mins) > (int)RULES_ITEMS_MAX) {
-		snprintf(err, n, "policy: evaluations must be {\"minimum_score_milli\":{name:int}}");
+		snprintf(err, n,
+		         "policy: evaluations must be {\"minimum_score_milli\":{name:int}}");
 		return -1;
 	}
 	struct json_object *evals = rules_get(e->request, "evaluations", json_type_array);
@@ -114,8 +115,8 @@ static int rules_evaluations(struct rules_eval *e, struct json_object *sec, char
 		if (got < 0) {
 			rules_fail(e, "evaluations.minimum_score_milli", name, "missing");
 		} else if (got < min) {
-			snprintf(problem, sizeof problem, "score_milli %lld below %lld", (long long)got,
-			         (long long)min);
+			snprintf(problem, sizeof problem, "score_milli %lld below %lld",
+			         (long long)got, (long long)min);
 			rules_fail(e, "evaluations.minimum_score_milli", name, problem);
 		}
 	}
@@ -181,8 +182,8 @@ static int rules_artifacts(struct rules_eval *e, struct json_object *sec, char *
 		return 0;
 	}
 	for (size_t i = 0; i < json_object_array_length(arts); i++) {
-		struct json_object *h = rules_get(json_object_array_get_idx(arts, i), "sha256",
-		                                  json_type_string);
+		struct json_object *h =
+		    rules_get(json_object_array_get_idx(arts, i), "sha256", json_type_string);
 		if (h == NULL || !rules_hex64(json_object_get_string(h))) {
 			char field[48];
 			snprintf(field, sizeof field, "artifacts[%zu].sha256", i);
@@ -225,7 +226,8 @@ static int rules_run(struct rules_eval *e, struct json_object *policy, char *err
 				if (!json_object_is_type(val, json_type_object) ||
 				    rules_sections[i].fn(e, val, err, n) != 0) {
 					if (!json_object_is_type(val, json_type_object)) {
-						snprintf(err, n, "policy: %s is not an object", key);
+						snprintf(err, n, "policy: %s is not an object",
+						         key);
 					}
 					return -1;
 				}
@@ -281,15 +283,16 @@ static int rules_init(void **state, const char *config, size_t config_len, char 
 	return 0;
 }
 
-static int rules_evaluate(void *state, const char *request, size_t request_len,
-                          const char *policy, size_t policy_len, int *verdict, char *reason,
-                          size_t reason_cap, size_t *reason_len)
+static int rules_evaluate(void *state, const char *request, size_t request_len, const char *policy,
+                          size_t policy_len, int *verdict, char *reason, size_t reason_cap,
+                          size_t *reason_len)
 {
 	struct json_object *req = json_tokener_parse(request);
 	struct json_object *pol = json_tokener_parse(policy);
 	struct rules_eval e = {.request = req, .failed = json_object_new_array(), .checked = 0};
 	int rc = -1;
-	if (!json_object_is_type(req, json_type_object) || !json_object_is_type(pol, json_type_object)) {
+	if (!json_object_is_type(req, json_type_object) ||
+	    !json_object_is_type(pol, json_type_object)) {
 		snprintf(reason, reason_cap, "rules: request and policy must be JSON objects");
 	} else if (rules_run(&e, pol, reason, reason_cap) == 0) {
 		const char *name = json_object_get_string(rules_get(pol, "name", json_type_string));
