@@ -17,7 +17,7 @@
 
 #define GUARD_MAGIC        "SYNODVG1"
 #define GUARD_VERSION      1u
-#define GUARD_HEADER_BYTES 56u /* magic 8, version 4, zero 4, floor 8, SHA-256 32 */
+#define GUARD_HEADER_BYTES 56u         /* magic 8, version 4, zero 4, floor 8, SHA-256 32 */
 #define GUARD_REC_MAGIC    0x53564752u /* "SVGR" */
 #define GUARD_REC_HEAD     12u         /* magic, body_len, head_check */
 #define GUARD_REC_FIXED    48u         /* request id, epoch, deadline */
@@ -176,7 +176,8 @@ int voter_guard_create(const char *path, char *errmsg, size_t errmsg_len)
 	(void)unlink(tmp);
 	if (rc != 0) {
 		return synod_errf(errmsg, errmsg_len, e == EEXIST ? SYNOD_EEXIST : SYNOD_EIO,
-		                  "%s: %s", path, e == EEXIST ? "exists, not overwritten" : strerror(e));
+		                  "%s: %s", path,
+		                  e == EEXIST ? "exists, not overwritten" : strerror(e));
 	}
 	if (guard_fsync_dir(path) != 0) {
 		return synod_errf(errmsg, errmsg_len, SYNOD_EIO, "%s: fsync of the directory: %s",
@@ -281,8 +282,8 @@ static int guard_parse_rec(struct voter_guard *g, const uint8_t *buf, size_t siz
 	return 0;
 }
 
-static int guard_parse_header(struct voter_guard *g, const uint8_t *buf, size_t size,
-                              char *errmsg, size_t errmsg_len)
+static int guard_parse_header(struct voter_guard *g, const uint8_t *buf, size_t size, char *errmsg,
+                              size_t errmsg_len)
 {
 	if (size < GUARD_HEADER_BYTES) {
 		return guard_corrupt(g, size, "file shorter than its header", errmsg, errmsg_len);
@@ -296,7 +297,8 @@ static int guard_parse_header(struct voter_guard *g, const uint8_t *buf, size_t 
 	(void)synod_rbuf_u64(&rb, &g->floor_ms);
 	guard_header(want, g->floor_ms);
 	if (memcmp(buf, GUARD_MAGIC, 8) != 0) {
-		return guard_corrupt(g, 0, "wrong magic: not a synod guard file", errmsg, errmsg_len);
+		return guard_corrupt(g, 0, "wrong magic: not a synod guard file", errmsg,
+		                     errmsg_len);
 	}
 	if (memcmp(buf, want, GUARD_HEADER_BYTES) != 0) {
 		return guard_corrupt(g, 8, "header fails its checksum or has an unknown version",
@@ -326,7 +328,8 @@ static int guard_read(struct voter_guard *g, uint8_t **buf, size_t *size, char *
 	while (got < *size) {
 		ssize_t r = pread(g->fd, *buf + got, *size - got, (off_t)got);
 		if (r <= 0 && !(r < 0 && errno == EINTR)) {
-			return synod_errf(errmsg, errmsg_len, SYNOD_EIO, "%s: read failed", g->path);
+			return synod_errf(errmsg, errmsg_len, SYNOD_EIO, "%s: read failed",
+			                  g->path);
 		}
 		got += r > 0 ? (size_t)r : 0;
 	}
@@ -363,8 +366,8 @@ static int guard_load(struct voter_guard *g, char *errmsg, size_t errmsg_len)
 	return 0;
 }
 
-int voter_guard_open(struct voter_guard **out, const char *path, uint32_t records_max,
-                     char *errmsg, size_t errmsg_len)
+int voter_guard_open(struct voter_guard **out, const char *path, uint32_t records_max, char *errmsg,
+                     size_t errmsg_len)
 {
 	*out = NULL;
 	if (records_max == 0 || records_max > VOTER_GUARD_RECORDS_MAX ||
@@ -383,9 +386,10 @@ int voter_guard_open(struct voter_guard **out, const char *path, uint32_t record
 	g->fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
 	int rc = 0;
 	if (g->fd < 0) {
-		rc = synod_errf(errmsg, errmsg_len, errno == ENOENT ? SYNOD_ENOTFOUND : SYNOD_EIO,
-		                "%s: %s (a voter's guard file is made once, when it is provisioned)",
-		                path, strerror(errno));
+		rc =
+		    synod_errf(errmsg, errmsg_len, errno == ENOENT ? SYNOD_ENOTFOUND : SYNOD_EIO,
+		               "%s: %s (a voter's guard file is made once, when it is provisioned)",
+		               path, strerror(errno));
 	} else {
 		rc = guard_load(g, errmsg, errmsg_len);
 	}
@@ -412,13 +416,15 @@ static int guard_recorded(struct voter_guard *g, const struct guard_rec *r, cons
 		}
 		g->stats.conflicts++;
 		synod_counter_inc(&c_conflicts);
-		synod_log(SYNOD_LOG_ERROR, "guard", "request=%s epoch=%llu msg=\"refused: differs\"",
-		          id, (unsigned long long)r->epoch);
-		return synod_errf(errmsg, errmsg_len, VOTER_EGUARD_CONFLICT,
-		                  "request %s... epoch %llu: a different vote (%s) is already signed; "
-		                  "refusing to sign another",
-		                  id, (unsigned long long)r->epoch,
-		                  env.vote.verdict == SYNOD_VERDICT_APPROVE ? "APPROVE" : "REJECT");
+		synod_log(SYNOD_LOG_ERROR, "guard",
+		          "request=%s epoch=%llu msg=\"refused: differs\"", id,
+		          (unsigned long long)r->epoch);
+		return synod_errf(
+		    errmsg, errmsg_len, VOTER_EGUARD_CONFLICT,
+		    "request %s... epoch %llu: a different vote (%s) is already signed; "
+		    "refusing to sign another",
+		    id, (unsigned long long)r->epoch,
+		    env.vote.verdict == SYNOD_VERDICT_APPROVE ? "APPROVE" : "REJECT");
 	}
 	if (cap <= r->env_len) {
 		return SYNOD_ELIMIT;
@@ -496,8 +502,7 @@ int voter_guard_sign(struct voter_guard *g, struct synod_signer *s, const struct
 	return 0;
 }
 
-int voter_guard_prune(struct voter_guard *g, uint64_t log_time_ms, char *errmsg,
-                      size_t errmsg_len)
+int voter_guard_prune(struct voter_guard *g, uint64_t log_time_ms, char *errmsg, size_t errmsg_len)
 {
 	if (g->failed) {
 		return synod_errf(errmsg, errmsg_len, SYNOD_ESTATE, "%s: failed earlier", g->path);

@@ -84,8 +84,7 @@ static struct voter_guard *guard_open_ok(const char *path, uint32_t max)
 
 /* Signs and returns the rc; env/len/resent out. */
 static int sign(struct voter_guard *g, struct fx *f, uint8_t req, uint64_t epoch,
-                enum synod_verdict verdict, uint64_t deadline, char *env, size_t *len,
-                bool *resent)
+                enum synod_verdict verdict, uint64_t deadline, char *env, size_t *len, bool *resent)
 {
 	struct synod_vote v = vote_make(req, epoch, verdict);
 	char err[512];
@@ -115,16 +114,16 @@ static void sign_resend_conflict(void **state)
 	/* a different vote for the same (request, epoch): refused */
 	struct synod_vote v = vote_make(1, 3, SYNOD_VERDICT_REJECT);
 	char err[512];
-	assert_int_equal(voter_guard_sign(g, f->signer, &v, 1000, b, ENV_CAP, &blen, &resent, err,
-	                                  sizeof err),
-	                 VOTER_EGUARD_CONFLICT);
+	assert_int_equal(
+	    voter_guard_sign(g, f->signer, &v, 1000, b, ENV_CAP, &blen, &resent, err, sizeof err),
+	    VOTER_EGUARD_CONFLICT);
 	assert_non_null(strstr(err, "a different vote (APPROVE) is already signed"));
 	/* another reason digest is a different vote too */
 	v = vote_make(1, 3, SYNOD_VERDICT_APPROVE);
 	v.reason_digest[0] ^= 1;
-	assert_int_equal(voter_guard_sign(g, f->signer, &v, 1000, b, ENV_CAP, &blen, &resent, err,
-	                                  sizeof err),
-	                 VOTER_EGUARD_CONFLICT);
+	assert_int_equal(
+	    voter_guard_sign(g, f->signer, &v, 1000, b, ENV_CAP, &blen, &resent, err, sizeof err),
+	    VOTER_EGUARD_CONFLICT);
 	/* another epoch is another key */
 	assert_int_equal(sign(g, f, 1, 4, SYNOD_VERDICT_REJECT, 1000, b, &blen, &resent), 0);
 	assert_false(resent);
