@@ -136,7 +136,8 @@ static void bad_policies(void **state)
 	    "{\"format\":\"synod.rules.v1\",\"name\":\"x\",\"extra\":1}",
 	    "{\"format\":\"synod.rules.v2\",\"name\":\"x\"}",
 	    "{\"format\":\"synod.rules.v1\",\"name\":\"x\",\"model_card\":{\"required\":[1]}}",
-	    "{\"format\":\"synod.rules.v1\",\"name\":\"x\",\"evaluations\":{\"minimum_score_milli\":"
+	    "{\"format\":\"synod.rules.v1\",\"name\":\"x\",\"evaluations\":{\"minimum_score_"
+	    "milli\":"
 	    "{\"t\":\"high\"}}}",
 	    "{\"format\":\"synod.rules.v1\",\"name\":\"x\",\"artifacts\":[]}",
 	};
