@@ -35,8 +35,10 @@ static int hsm_pin_read(const char *path, char pin[HSM_PIN_BYTES_MAX + 1])
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077) != 0) {
-		fprintf(stderr, "synod-hsm-init: %s: cannot read, not a regular file, or readable "
-		                "by group/others (chmod 600)\n", path);
+		fprintf(stderr,
+		        "synod-hsm-init: %s: cannot read, not a regular file, or readable "
+		        "by group/others (chmod 600)\n",
+		        path);
 		if (fd >= 0) {
 			close(fd);
 		}
