@@ -25,6 +25,12 @@
 #define PLUGIN_ASAN 0
 #endif
 
+/* In ASan builds the host is instrumented: ASan would turn a plugin's SIGSEGV
+ * into a report and exit 1, and its leak check into exit codes. The host is a
+ * sandbox for crashing code, so it gets the signals as they are. */
+#define PLUGIN_ASAN_OPTIONS                                                                        \
+	"ASAN_OPTIONS=handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_abort=0:detect_leaks=0"
+
 /* A graceful host stop: EOF on its stdin, then this long before SIGKILL. */
 #define PLUGIN_HOST_STOP_MS 200
 
@@ -196,7 +202,15 @@ static int so_refused(const struct voter_proto_msg *m, char *msg, size_t len)
 static int so_host_start(struct voter_plugin *h, int64_t deadline_ms, char *msg, size_t len)
 {
 	char *argv[] = {h->host_path, h->path, NULL};
-	int rc = voter_child_spawn(&h->host, h->host_path, argv, h->envp, &h->limits, msg, len);
+	char *envp[VOTER_PLUGIN_ENV_MAX + 2];
+	size_t n = 0;
+	for (; h->envp[n] != NULL; n++) {
+		envp[n] = h->envp[n];
+	}
+	static char asan_options[] = PLUGIN_ASAN_OPTIONS;
+	envp[n] = PLUGIN_ASAN ? asan_options : NULL;
+	envp[n + 1] = NULL;
+	int rc = voter_child_spawn(&h->host, h->host_path, argv, envp, &h->limits, msg, len);
 	if (rc != 0) {
 		return VOTER_EPLUGIN_SPAWN;
 	}

@@ -120,15 +120,16 @@ int main(int argc, char **argv)
 	}
 	static const char *const env[] = {"PATH=/usr/bin:/bin", NULL};
 	struct voter_plugin_config so = {.kind = VOTER_PLUGIN_SO, .host_path = path[0]};
-	struct voter_plugin_config ex = {.kind = VOTER_PLUGIN_EXEC, .env = env, .name = "bench",
-	                                 .version = "1"};
+	struct voter_plugin_config ex = {
+	    .kind = VOTER_PLUGIN_EXEC, .env = env, .name = "bench", .version = "1"};
 	double r[8];
 	so.path = path[1];
 	bench_row("so noop", &so, req, req_len, "{}", count, &r[0], &r[1]);
 	so.path = path[2];
 	bench_row("so rules (request-fail)", &so, req, req_len, policy, count, &r[2], &r[3]);
 	ex.path = path[3];
-	bench_row("exec /bin/sh script", &ex, req, req_len, "{}", count / BENCH_EXEC_DIV, &r[4], &r[5]);
+	bench_row("exec /bin/sh script", &ex, req, req_len, "{}", count / BENCH_EXEC_DIV, &r[4],
+	          &r[5]);
 	ex.path = path[4];
 	bench_row("exec python example", &ex, req, req_len, policy, count / BENCH_EXEC_DIV, &r[6],
 	          &r[7]);

@@ -65,10 +65,18 @@ static size_t mis_probe(char *reason, size_t cap)
 	}
 	struct rlimit as;
 	getrlimit(RLIMIT_AS, &as);
-	int n =
-	    snprintf(reason, cap, "{\"env\":%d,\"fds\":%d,\"rlimit_as\":%llu,\"pgid_is_pid\":%d}",
-	             env, fds - 1, (unsigned long long)as.rlim_cur, getpgrp() == getpid());
+	int n = snprintf(
+	    reason, cap, "{\"env\":%d,\"fds\":%d,\"rlimit_as\":%llu,\"pgid_is_pid\":%d}", env,
+	    fds - 1, as.rlim_cur == RLIM_INFINITY ? 0ull : (unsigned long long)as.rlim_cur,
+	    getpgrp() == getpid());
 	return (size_t)n;
+}
+
+/* A real invalid write, not one UBSan (sanitizer builds) reports first. */
+__attribute__((no_sanitize("undefined"), noinline)) static void mis_crash(void)
+{
+	volatile int *volatile p = NULL;
+	*p = 1;
 }
 
 static void mis_alloc(void)
@@ -90,8 +98,7 @@ static int mis_evaluate(void *state, const char *request, size_t request_len, co
 	static const unsigned char oversize[] = {0, 0x10, 0, 0, 4};
 	*verdict = SYNOD_PLUGIN_APPROVE;
 	if (mis_mode(policy, "crash")) {
-		volatile int *volatile p = NULL;
-		*p = 1;
+		mis_crash();
 	} else if (mis_mode(policy, "hang")) {
 		for (volatile int i = 0;; i++) {
 		}
