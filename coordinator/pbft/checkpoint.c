@@ -256,3 +256,77 @@ void pbft_checkpoint_stabilise(struct pbft *p, uint64_t seq, const uint8_t diges
 		p->next_seq = seq + 1;
 	}
 }
+
+/* Writes the STABLE record for an adopted checkpoint at seq: its proof, and
+ * our own state at last_exec, snapshotted straight into the record. The
+ * record truncates what came before (the batches we executed are among it),
+ * so it carries that state: after a restart we have executed no less than
+ * before. */
+static int adopt_persist(struct pbft *p, uint64_t seq, const struct pbft_core *proof,
+                         uint32_t proof_count)
+{
+	size_t head = 8 + 4 + (size_t)proof_count * PBFT_CORE_BYTES + 8 + 4;
+	size_t cap = head + p->cfg.snapshot_bytes_max;
+	uint8_t *rec = pbft_arena_alloc(p, cap);
+	struct synod_wbuf w;
+	synod_wbuf_init(&w, rec, cap);
+	synod_wbuf_u64(&w, seq);
+	synod_wbuf_u32(&w, proof_count);
+	for (uint32_t i = 0; i < proof_count; i++) {
+		uint8_t *at = synod_wbuf_reserve(&w, PBFT_CORE_BYTES);
+		if (at != NULL) {
+			pbft_core_encode(&proof[i], at);
+		}
+	}
+	synod_wbuf_u64(&w, p->last_exec);
+	SYNOD_ASSERT(w.err == 0 && w.len + 4 == head);
+	size_t len = 0;
+	int rc = p->cfg.app.snapshot(p->cfg.app.ctx, rec + head, p->cfg.snapshot_bytes_max, &len);
+	if (rc != 0 || len > p->cfg.snapshot_bytes_max) {
+		return rc != 0 ? rc : SYNOD_ELIMIT;
+	}
+	synod_wbuf_u32(&w, (uint32_t)len);
+	SYNOD_ASSERT(w.err == 0 && w.len == head);
+	pbft_out_record(p, PBFT_REC_STABLE, rec, head + len, true);
+	return 0;
+}
+
+int pbft_checkpoint_adopt(struct pbft *p, uint64_t seq, const uint8_t digest[32],
+                          const struct pbft_core *proof, uint32_t proof_count)
+{
+	SYNOD_ASSERT(seq > p->h && p->last_exec < seq);
+	SYNOD_ASSERT(proof_count >= p->quorum && proof_count <= p->n);
+	int rc = adopt_persist(p, seq, proof, proof_count);
+	if (rc != 0) {
+		synod_counter_inc(&pbft_snapshot_failed_total);
+		return rc;
+	}
+	p->h = seq;
+	memcpy(p->stable_digest, digest, PBFT_DIGEST_BYTES);
+	memcpy(p->stable_proof, proof, proof_count * sizeof proof[0]);
+	p->stable_proof_count = proof_count;
+	for (uint32_t i = 0; i < p->ckpts_kept; i++) {
+		if (p->own_ckpts[i].seq < seq) {
+			p->own_ckpts[i].seq = 0;
+		}
+	}
+	/* Slots at or below seq are now outside the window (pbft_slot_get
+	 * resets them on reuse); persist_tail re-states those above it. */
+	pbft_persist_tail(p);
+	if (p->next_seq <= seq) {
+		p->next_seq = seq + 1;
+	}
+	synod_log(SYNOD_LOG_INFO, "pbft",
+	          "replica %u: adopted stable checkpoint %llu (executed through %llu), fetching "
+	          "its snapshot",
+	          p->cfg.self, (unsigned long long)seq, (unsigned long long)p->last_exec);
+	return 0;
+}
+
+void pbft_checkpoint_adopted_installed(struct pbft *p, const struct pbft_own_checkpoint *own)
+{
+	SYNOD_ASSERT(own->seq == p->h && p->last_exec == p->h);
+	SYNOD_ASSERT(memcmp(own->digest, p->stable_digest, PBFT_DIGEST_BYTES) == 0);
+	stabilise_persist(p, own);
+	pbft_persist_tail(p);
+}

@@ -227,6 +227,17 @@ void pbft_checkpoint_stabilise(struct pbft *p, uint64_t seq, const uint8_t diges
 int pbft_checkpoint_proof_check(const struct pbft *p, uint64_t seq, const uint8_t digest[32],
                                 const uint8_t *cores, uint32_t count, struct pbft_core *proof);
 struct pbft_own_checkpoint *pbft_own_checkpoint_find(struct pbft *p, uint64_t seq);
+/* Section 4.4: a NEW-VIEW's min-s above everything we executed. Makes (seq,
+ * digest) with its proof our stable checkpoint before we have its snapshot:
+ * h = seq, last_exec stays below it (execution waits for the snapshot, which
+ * state transfer brings), what is at or below seq is discarded. Persists a
+ * STABLE record (with our own state, see pbft.h). An app.snapshot error when
+ * our state cannot be taken (nothing changed then). */
+SYNOD_WUR int pbft_checkpoint_adopt(struct pbft *p, uint64_t seq, const uint8_t digest[32],
+                                    const struct pbft_core *proof, uint32_t proof_count);
+/* The snapshot of an adopted checkpoint is installed (own, at h = last_exec):
+ * persists it as the stable checkpoint. */
+void pbft_checkpoint_adopted_installed(struct pbft *p, const struct pbft_own_checkpoint *own);
 
 /* --- persist.c -------------------------------------------------------------- */
 void pbft_persist_tail(struct pbft *p);

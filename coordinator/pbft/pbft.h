@@ -170,6 +170,10 @@ enum pbft_record_type {
 	PBFT_REC_PREPARED = 3,   /* seq u64 | prepared certificate (as in VIEW_CHANGE) */
 	PBFT_REC_COMMITTED = 4,  /* committed_batch (as in STATE) */
 	PBFT_REC_CHECKPOINT = 5, /* seq u64 | ncp u32 | cores | blob(snapshot) */
+	/* A stable checkpoint adopted from a NEW-VIEW before its snapshot came:
+	 * seq u64 | ncp u32 | cores | exec u64 | blob(our own snapshot at exec),
+	 * exec < seq being what we had executed (kept across the truncation). */
+	PBFT_REC_STABLE = 6,
 };
 
 struct pbft_record {

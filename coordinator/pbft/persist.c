@@ -220,7 +220,9 @@ static int restore_checkpoint(struct pbft *p, const uint8_t *bytes, size_t len)
 			return SYNOD_EINVAL;
 		}
 	}
-	if (seq <= p->h) {
+	/* At h itself only when h was adopted (a STABLE record) and this is
+	 * the snapshot that came for it. */
+	if (seq < p->h || (seq == p->h && p->last_exec >= seq)) {
 		return 0;
 	}
 	int rc = p->cfg.app.restore(p->cfg.app.ctx, seq, st.snapshot, st.snapshot_len);
@@ -240,6 +242,58 @@ static int restore_checkpoint(struct pbft *p, const uint8_t *bytes, size_t len)
 	memcpy(p->stable_digest, digest, PBFT_DIGEST_BYTES);
 	memcpy(p->stable_proof, proof, st.checkpoint_count * sizeof proof[0]);
 	p->stable_proof_count = st.checkpoint_count;
+	if (p->next_seq <= seq) {
+		p->next_seq = seq + 1;
+	}
+	return 0;
+}
+
+/* A stable checkpoint adopted from a NEW-VIEW without its snapshot: seq |
+ * ncp u32 | cores | exec u64 | blob(our snapshot at exec). Our state goes
+ * back to what we had executed; h moves to seq and execution waits for the
+ * checkpoint's snapshot (START fetches it). */
+static int restore_stable(struct pbft *p, const uint8_t *bytes, size_t len)
+{
+	struct synod_rbuf r;
+	uint64_t seq = 0, exec = 0;
+	uint32_t count = 0;
+	const uint8_t *cores = NULL, *snap = NULL;
+	size_t snap_len = 0;
+	struct pbft_core proof[PBFT_REPLICAS_MAX];
+	synod_rbuf_init(&r, bytes, len);
+	(void)synod_rbuf_u64(&r, &seq);
+	(void)synod_rbuf_u32(&r, &count);
+	if (count == 0 || count > p->n ||
+	    synod_rbuf_take(&r, &cores, (size_t)count * PBFT_CORE_BYTES) != 0) {
+		return SYNOD_EINVAL;
+	}
+	(void)synod_rbuf_u64(&r, &exec);
+	(void)synod_rbuf_blob(&r, &snap, &snap_len, p->cfg.snapshot_bytes_max);
+	if (synod_rbuf_finish(&r) != 0 || seq == 0 || exec >= seq) {
+		return SYNOD_EINVAL;
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		if (pbft_core_decode(&proof[i], cores + (size_t)i * PBFT_CORE_BYTES) != 0 ||
+		    proof[i].seq != seq ||
+		    memcmp(proof[i].digest, proof[0].digest, PBFT_DIGEST_BYTES) != 0) {
+			return SYNOD_EINVAL;
+		}
+	}
+	if (seq <= p->h) {
+		return 0;
+	}
+	int rc = p->cfg.app.restore(p->cfg.app.ctx, exec, snap, snap_len);
+	if (rc != 0) {
+		return rc;
+	}
+	for (uint32_t i = 0; i < p->ckpts_kept; i++) {
+		p->own_ckpts[i].seq = 0;
+	}
+	p->h = seq;
+	p->last_exec = exec;
+	memcpy(p->stable_digest, proof[0].digest, PBFT_DIGEST_BYTES);
+	memcpy(p->stable_proof, proof, count * sizeof proof[0]);
+	p->stable_proof_count = count;
 	if (p->next_seq <= seq) {
 		p->next_seq = seq + 1;
 	}
@@ -299,6 +353,9 @@ int pbft_restore(struct pbft *p, enum pbft_record_type type, const uint8_t *byte
 		break;
 	case PBFT_REC_CHECKPOINT:
 		rc = restore_checkpoint(p, bytes, len);
+		break;
+	case PBFT_REC_STABLE:
+		rc = restore_stable(p, bytes, len);
 		break;
 	default:
 		rc = SYNOD_EINVAL;

@@ -432,7 +432,11 @@ static bool timers_waiting(const struct pbft *p)
 	if (pbft_pending_waiting(p) || app_overdue(p)) {
 		return true;
 	}
-	for (uint64_t s = p->last_exec + 1; s <= p->h + p->cfg.window; s++) {
+	/* Above h only: last_exec is below it while an adopted checkpoint's
+	 * snapshot is on its way (O's entries run the timer, whose FETCH asks
+	 * for it again). */
+	uint64_t from = p->last_exec > p->h ? p->last_exec : p->h;
+	for (uint64_t s = from + 1; s <= p->h + p->cfg.window; s++) {
 		const struct pbft_slot *sl = &p->slots[(s - 1) % p->cfg.window];
 		if (sl->seq != s) {
 			continue;
@@ -520,7 +524,8 @@ static void retransmit(struct pbft *p)
 		}
 		return;
 	}
-	for (uint64_t s = p->last_exec + 1; s <= p->h + p->cfg.window; s++) {
+	uint64_t from = p->last_exec > p->h ? p->last_exec : p->h;
+	for (uint64_t s = from + 1; s <= p->h + p->cfg.window; s++) {
 		const struct pbft_slot *sl = &p->slots[(s - 1) % p->cfg.window];
 		if (sl->seq != s || !sl->has_pp || sl->pp.view != p->view ||
 		    p->out->send_count + 3 >= PBFT_SENDS_MAX) {

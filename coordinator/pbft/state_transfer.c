@@ -115,6 +115,11 @@ static int state_install_checkpoint(struct pbft *p, const struct pbft_msg *m,
 	    st->snapshot_len > p->cfg.snapshot_bytes_max) {
 		return SYNOD_ECERT;
 	}
+	/* The snapshot of the checkpoint we adopted from a NEW-VIEW: it must be
+	 * the state that checkpoint's proof names. */
+	if (seq == p->h && memcmp(digest, p->stable_digest, PBFT_DIGEST_BYTES) != 0) {
+		return SYNOD_ECERT;
+	}
 	int rc = p->cfg.app.restore(p->cfg.app.ctx, seq, st->snapshot, st->snapshot_len);
 	if (rc != 0) {
 		return rc;
@@ -132,7 +137,11 @@ static int state_install_checkpoint(struct pbft *p, const struct pbft_msg *m,
 	memcpy(own->snapshot, st->snapshot, st->snapshot_len);
 	own->snapshot_len = st->snapshot_len;
 	p->last_exec = seq;
-	pbft_checkpoint_stabilise(p, seq, digest, proof, st->checkpoint_count);
+	if (seq > p->h) {
+		pbft_checkpoint_stabilise(p, seq, digest, proof, st->checkpoint_count);
+	} else {
+		pbft_checkpoint_adopted_installed(p, own);
+	}
 	p->stats.state_transfers++;
 	synod_counter_inc(&pbft_state_transfers_total);
 	synod_log(SYNOD_LOG_INFO, "pbft", "replica %u: installed snapshot at seq %llu from %u",
@@ -147,12 +156,18 @@ int pbft_on_state(struct pbft *p, const struct pbft_msg *m)
 		pbft_reject(p, "malformed STATE", m->core.sender);
 		return SYNOD_EPROTO;
 	}
-	if (st.checkpoint_count > 0 && m->core.seq > p->last_exec) {
+	/* A checkpoint below our stable one (adopted, its snapshot not here
+	 * yet) is of no use: our window starts above it. */
+	if (st.checkpoint_count > 0 && m->core.seq > p->last_exec && m->core.seq >= p->h) {
 		int rc = state_install_checkpoint(p, m, &st);
 		if (rc != 0) {
 			pbft_reject(p, "STATE checkpoint does not verify", m->core.sender);
 			return rc;
 		}
+		pbft_execute_ready(p); /* what committed while we waited for it */
+	}
+	if (p->last_exec < p->h) {
+		return 0; /* still waiting for that snapshot: no batch can follow */
 	}
 	struct pbft_committed_batch b;
 	while (pbft_state_next(&st, &b) == 1) {

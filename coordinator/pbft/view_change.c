@@ -177,6 +177,44 @@ static int plan_compute(const struct pbft *p, const struct vc_ref *vcs, uint32_t
 	return 0;
 }
 
+/* min-s is stable: 2f+1 replicas signed its checkpoint (section 4.4). With
+ * our own checkpoint there it is simply our stable one. Behind it, we adopt
+ * its proof as the paper does, so that our window covers all of O and we
+ * prepare it now (with n = 4 and one replica faulty, O may not prepare
+ * without us), and fetch the snapshot. Past min-s without a matching
+ * checkpoint of our own (diverged, or no snapshot) we only fetch. */
+static void nv_checkpoint(struct pbft *p, const struct nv_plan *plan)
+{
+	struct pbft_core proof[PBFT_REPLICAS_MAX];
+	if (plan->min_s <= p->h) {
+		return;
+	}
+	if (pbft_checkpoint_proof_check(p, plan->min_s, plan->min_digest, plan->min_proof,
+	                                plan->min_proof_count, proof) != 0) {
+		pbft_fetch_send(p);
+		return;
+	}
+	struct pbft_own_checkpoint *own = pbft_own_checkpoint_find(p, plan->min_s);
+	if (own != NULL && memcmp(own->digest, plan->min_digest, PBFT_DIGEST_BYTES) == 0) {
+		pbft_checkpoint_stabilise(p, plan->min_s, plan->min_digest, proof,
+		                          plan->min_proof_count);
+		return;
+	}
+	if (p->last_exec < plan->min_s) {
+		int rc = pbft_checkpoint_adopt(p, plan->min_s, plan->min_digest, proof,
+		                               plan->min_proof_count);
+		if (rc != 0) {
+			synod_log(SYNOD_LOG_ERROR, "pbft",
+			          "replica %u: cannot adopt checkpoint %llu (our snapshot at %llu: "
+			          "%s); O above %llu waits for state transfer",
+			          p->cfg.self, (unsigned long long)plan->min_s,
+			          (unsigned long long)p->last_exec, synod_strerror(rc),
+			          (unsigned long long)(p->h + p->cfg.window));
+		}
+	}
+	pbft_fetch_send(p);
+}
+
 /* Adopts the new view's stable checkpoint and re-proposed batches. */
 static void enter_new_view(struct pbft *p, const struct nv_plan *plan, const struct pbft_core *pps,
                            const uint8_t *const *batches, const uint32_t *batch_lens,
@@ -193,18 +231,7 @@ static void enter_new_view(struct pbft *p, const struct nv_plan *plan, const str
 	          "replica %u: entered view %llu (primary %u, seqs %llu..%llu)", p->cfg.self,
 	          (unsigned long long)p->view, pbft_primary(p, p->view),
 	          (unsigned long long)plan->min_s, (unsigned long long)plan->max_s);
-	if (plan->min_s > p->h) {
-		struct pbft_own_checkpoint *own = pbft_own_checkpoint_find(p, plan->min_s);
-		struct pbft_core proof[PBFT_REPLICAS_MAX];
-		if (own != NULL && memcmp(own->digest, plan->min_digest, PBFT_DIGEST_BYTES) == 0 &&
-		    pbft_checkpoint_proof_check(p, plan->min_s, plan->min_digest, plan->min_proof,
-		                                plan->min_proof_count, proof) == 0) {
-			pbft_checkpoint_stabilise(p, plan->min_s, plan->min_digest, proof,
-			                          plan->min_proof_count);
-		} else {
-			pbft_fetch_send(p);
-		}
-	}
+	nv_checkpoint(p, plan);
 	for (uint64_t i = 0; i < pp_count; i++) {
 		uint64_t s = pps[i].seq;
 		if (s <= p->last_exec || pbft_slot_get(p, s) == NULL) {
@@ -212,7 +239,10 @@ static void enter_new_view(struct pbft *p, const struct nv_plan *plan, const str
 		}
 		pbft_pp_install(p, &pps[i], batches[i], batch_lens[i], true);
 	}
-	for (uint64_t s = p->last_exec + 1; s <= p->h + p->cfg.window; s++) {
+	/* Above h only: last_exec is below it while an adopted checkpoint's
+	 * snapshot is on its way. */
+	uint64_t from = p->last_exec > p->h ? p->last_exec : p->h;
+	for (uint64_t s = from + 1; s <= p->h + p->cfg.window; s++) {
 		struct pbft_slot *sl = pbft_slot_get(p, s);
 		pbft_prepared_check(p, sl);
 		pbft_committed_check(p, sl);

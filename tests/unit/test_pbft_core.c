@@ -3,6 +3,7 @@
  * The deterministic simulator (tests/sim) covers faults at scale; these pin
  * down the basic contract: ordering, certificates, persistence, config. */
 #include "common/hash.h"
+#include "common/wire.h"
 #include "coordinator/pbft/pbft.h"
 #include "coordinator/wal/wal_pbft.h"
 
@@ -25,6 +26,7 @@ struct h_app {
 	uint64_t seq;
 	uint64_t entries;
 	uint8_t executed[256][32]; /* batch digest per seq, for agreement */
+	uint8_t states[256][32];   /* state after each seq, for snapshots */
 	uint64_t overdue_until_ms; /* app.overdue says true before this time */
 	uint64_t digests;          /* app.digest calls */
 };
@@ -61,6 +63,7 @@ struct harness {
 	struct h_msg queue[H_QUEUE_MAX];
 	uint32_t q_head, q_tail;
 	bool drop_to[H_NODES_MAX];
+	uint32_t drop_types_to[H_NODES_MAX]; /* bit 1 << type: not delivered */
 	struct pbft_update up;
 };
 
@@ -98,6 +101,7 @@ static void h_execute(void *ctx, uint64_t seq, const uint8_t *batch, size_t len)
 	a->entries += count;
 	if (seq < 256) {
 		memcpy(a->executed[seq], d, 32);
+		memcpy(a->states[seq], a->state, 32);
 	}
 }
 
@@ -298,7 +302,9 @@ static void h_run(struct harness *h, uint64_t ms)
 		if (h->q_head != h->q_tail) {
 			struct h_msg m = h->queue[h->q_head];
 			h->q_head = (h->q_head + 1) % H_QUEUE_MAX;
-			if (!h->nodes[m.to].down && !h->drop_to[m.to]) {
+			bool typed_drop = m.len > 1 && m.bytes[1] < 32 &&
+			                  (h->drop_types_to[m.to] & (1u << m.bytes[1])) != 0;
+			if (!h->nodes[m.to].down && !h->drop_to[m.to] && !typed_drop) {
 				struct pbft_event ev = {.type = PBFT_EV_RECEIVE,
 				                        .now_ms = h->now_ms};
 				ev.receive.from = 0;
@@ -511,6 +517,215 @@ static void pbft_restart_from_wal(void **state)
 	restart_check(true, 41, 10);
 }
 
+/* Section 4.4 with a backup that is behind. Replica 3 executes seqs 1..5 and
+ * is cut off while 0, 1 and 2 advance to a stable checkpoint at 24 (3's h + L
+ * is 4 + 8). Then 0, the primary of view 0, pre-prepares 25..27, hears
+ * nothing (1 and 2 prepare them but cannot commit without a third replica)
+ * and goes down; 3 is back. 1 and 2 change view and 3 joins: the NEW-VIEW
+ * has min-s = 24 and O = 25..27, all above 3's h + L, and with 0 down the
+ * primary 1 needs PREPAREs from both 2 and 3. Returns with replica 3 in
+ * view 1 (its NEW-VIEW just processed). */
+static void behind_new_view_setup(struct harness *h, bool with_wal, uint32_t drop_types_3)
+{
+	h_init_ex(h, 4, with_wal);
+	for (uint32_t k = 0; k < 5; k++) {
+		h_submit(h, 0, k);
+		h_run(h, 5);
+	}
+	assert_int_equal(h->nodes[3].app.seq, 5);
+	h->drop_to[3] = true;
+	for (uint32_t k = 5; k < 24; k++) {
+		h_submit(h, 0, k);
+		h_run(h, 5);
+	}
+	h_run(h, 20);
+	for (uint32_t i = 0; i < 3; i++) {
+		struct pbft_status st;
+		pbft_status_get(h->nodes[i].p, &st);
+		assert_int_equal(st.last_executed, 24);
+		assert_int_equal(st.low_watermark, 24);
+	}
+	h->drop_to[0] = true;
+	for (uint32_t k = 24; k < 27; k++) {
+		h_submit(h, 0, k);
+		h_run(h, 3);
+	}
+	h->nodes[0].down = true;
+	h_run(h, 10); /* 1 and 2 prepare 25..27 */
+	h->drop_to[3] = false;
+	h->drop_types_to[3] = drop_types_3;
+	struct pbft_status st = {0};
+	for (uint32_t guard = 0; guard < 5000; guard++) {
+		pbft_status_get(h->nodes[3].p, &st);
+		if (st.view == 1 && !st.in_view_change) {
+			break;
+		}
+		h_run(h, 0);
+	}
+	assert_int_equal(st.view, 1);
+	assert_false(st.in_view_change);
+}
+
+static void assert_replica(struct harness *h, uint32_t i, uint64_t view, uint64_t low,
+                           uint64_t executed)
+{
+	struct pbft_status st;
+	pbft_status_get(h->nodes[i].p, &st);
+	assert_int_equal(st.view, view);
+	assert_false(st.in_view_change);
+	assert_int_equal(st.low_watermark, low);
+	assert_int_equal(st.last_executed, executed);
+	assert_int_equal(h->nodes[i].app.seq, executed);
+}
+
+/* The behind backup adopts min-s's proof, logs all of O and prepares it at
+ * once: O executes everywhere (3 after fetching the snapshot at 24) before
+ * any timer could fire, and view 1 stays. */
+static void pbft_new_view_behind_logs_o(void **state)
+{
+	(void)state;
+	static struct harness h;
+	behind_new_view_setup(&h, false, 0);
+	/* Less than one view-change timeout (timeout_ms_min = 100): without
+	 * 3's PREPAREs, O waits for a retransmission or another view change. */
+	h_run(&h, 40);
+	for (uint32_t i = 1; i < 4; i++) {
+		assert_replica(&h, i, 1, 24, 27);
+		assert_int_equal(h.nodes[i].app.entries, 27);
+	}
+	struct pbft_status st;
+	pbft_status_get(h.nodes[3].p, &st);
+	assert_true(st.state_transfers >= 1);
+	h_submit(&h, 2, 100);
+	h_run(&h, 3000);
+	for (uint32_t i = 1; i < 4; i++) {
+		assert_replica(&h, i, 1, 28, 28);
+		assert_int_equal(h.nodes[i].app.entries, 28);
+	}
+	assert_agreement(&h);
+	h_close(&h);
+}
+
+/* Replica 3 closed and reopened from its records alone (through the WAL, or
+ * every record it ever wrote); its app must come back as it was. */
+static void h_reopen(struct harness *h, uint32_t i, bool from_wal)
+{
+	struct h_node *nd = &h->nodes[i];
+	struct h_app before = nd->app;
+	pbft_close(nd->p);
+	if (from_wal) {
+		synod_wal_close(nd->wal);
+		nd->wal = NULL;
+	}
+	memset(&nd->app, 0, sizeof nd->app);
+	h_node_open(h, i);
+	if (from_wal) {
+		h_wal_open(nd, nd->p);
+	} else {
+		for (uint32_t r = 0; r < nd->disk_count; r++) {
+			assert_int_equal(pbft_restore(nd->p, nd->disk[r].type, nd->disk[r].bytes,
+			                              nd->disk[r].len),
+			                 0);
+		}
+	}
+	struct pbft_event ev = {.type = PBFT_EV_START, .now_ms = h->now_ms};
+	h_step(h, i, &ev);
+	assert_int_equal(nd->app.seq, before.seq);
+	assert_memory_equal(nd->app.state, before.state, 32);
+	assert_int_equal(nd->app.entries, before.entries);
+}
+
+/* Delivers to node `to` a STATE for seq that no replica sent: the harness
+ * snapshot (state, seq, entries), no batches, and CHECKPOINTs for it signed
+ * with the keys of 0, 1 and 2 (a quorum, which only this test holds). */
+static void h_forged_state(struct harness *h, uint32_t to, uint64_t seq, const uint8_t state[32],
+                           uint64_t entries)
+{
+	uint8_t snap[48];
+	struct h_app scratch = {0};
+	memcpy(snap, state, 32);
+	memcpy(snap + 32, &seq, 8);
+	memcpy(snap + 40, &entries, 8);
+	struct pbft_core ck = {.type = PBFT_MSG_CHECKPOINT, .view = 1, .seq = seq};
+	h_digest(&scratch, snap, sizeof snap, ck.digest);
+	static uint8_t payload[4096], msg[8192];
+	struct synod_wbuf w;
+	synod_wbuf_init(&w, payload, sizeof payload);
+	synod_wbuf_u32(&w, 3);
+	for (uint16_t i = 0; i < 3; i++) {
+		uint8_t sb[PBFT_CORE_SIGNED_BYTES];
+		ck.sender = i;
+		pbft_core_signed_bytes(&ck, sb);
+		crypto_sign_ed25519_detached(ck.sig, NULL, sb, sizeof sb, h->nodes[i].sk);
+		pbft_core_encode(&ck, synod_wbuf_reserve(&w, PBFT_CORE_BYTES));
+	}
+	synod_wbuf_blob(&w, snap, sizeof snap);
+	synod_wbuf_u32(&w, 0);
+	assert_int_equal(w.err, 0);
+	struct pbft_core c = {.type = PBFT_MSG_STATE, .sender = 1, .view = 1, .seq = seq};
+	synod_sha256(c.digest, payload, w.len);
+	uint8_t sb[PBFT_CORE_SIGNED_BYTES];
+	pbft_core_signed_bytes(&c, sb);
+	crypto_sign_ed25519_detached(c.sig, NULL, sb, sizeof sb, h->nodes[1].sk);
+	size_t len = 0;
+	assert_int_equal(pbft_msg_encode(&c, payload, (uint32_t)w.len, msg, sizeof msg, &len), 0);
+	struct pbft_event ev = {.type = PBFT_EV_RECEIVE, .now_ms = h->now_ms};
+	ev.receive.from = 1;
+	ev.receive.bytes = msg;
+	ev.receive.len = len;
+	h_step(h, to, &ev);
+}
+
+/* The same with every STATE to 3 lost: 3 holds the adopted checkpoint at 24
+ * without its snapshot (h = 24, executed through 5), and O still commits at
+ * 1 and 2 with its votes. 3 restarts in that state (from the WAL, which the
+ * adoption truncated) and, once STATEs get through (its progress timer asks
+ * again), installs the snapshot and executes O; it restarts again from all
+ * its records. */
+static void pbft_new_view_behind_restart(void **state)
+{
+	(void)state;
+	static struct harness h;
+	behind_new_view_setup(&h, true, 1u << PBFT_MSG_STATE);
+	h_run(&h, 40);
+	for (uint32_t i = 1; i < 3; i++) {
+		assert_replica(&h, i, 1, 24, 27);
+	}
+	assert_replica(&h, 3, 1, 24, 5);
+	/* A snapshot for 24 other than the one the adopted proof names is
+	 * refused, even with a proof of its own; one below 24 is of no use. */
+	struct pbft_status st;
+	pbft_status_get(h.nodes[3].p, &st);
+	const uint8_t other[32] = {0xaa};
+	h_forged_state(&h, 3, 24, other, 24);
+	h_forged_state(&h, 3, 20, h.nodes[1].app.states[20], 20);
+	assert_replica(&h, 3, 1, 24, 5);
+	uint64_t rejected = st.msgs_rejected;
+	pbft_status_get(h.nodes[3].p, &st);
+	assert_int_equal(st.msgs_rejected, rejected + 1);
+	h_reopen(&h, 3, true);
+	assert_replica(&h, 3, 1, 24, 5);
+	/* The right snapshot, with no batches (as from a replica that has not
+	 * executed past 24): installing it runs the O batches 3 committed. */
+	h_forged_state(&h, 3, 24, h.nodes[1].app.states[24], 24);
+	assert_replica(&h, 3, 1, 24, 27);
+	h.drop_types_to[3] = 0;
+	h_run(&h, 300);
+	for (uint32_t i = 1; i < 4; i++) {
+		assert_replica(&h, i, 1, 24, 27);
+	}
+	h_reopen(&h, 3, false);
+	assert_replica(&h, 3, 1, 24, 27);
+	h_submit(&h, 3, 100);
+	h_run(&h, 3000);
+	for (uint32_t i = 1; i < 4; i++) {
+		assert_replica(&h, i, 1, 28, 28);
+		assert_int_equal(h.nodes[i].app.entries, 28);
+	}
+	assert_agreement(&h);
+	h_close(&h);
+}
+
 static void pbft_cert_verify_rejects(void **state)
 {
 	(void)state;
@@ -682,6 +897,8 @@ int main(void)
 	    cmocka_unit_test(pbft_overdue_replaces_primary),
 	    cmocka_unit_test(pbft_restart_from_records),
 	    cmocka_unit_test(pbft_restart_from_wal),
+	    cmocka_unit_test(pbft_new_view_behind_logs_o),
+	    cmocka_unit_test(pbft_new_view_behind_restart),
 	    cmocka_unit_test(pbft_cert_verify_rejects),
 	    cmocka_unit_test(pbft_stable_checkpoint_certified),
 	    cmocka_unit_test(pbft_config_rejected),
