@@ -650,6 +650,7 @@ const struct sim_stats *sim_cluster_stats(struct sim_cluster *c)
 	s->commits = c->check.seq_max;
 	s->entries_submitted = c->clients.count;
 	s->entries_executed = c->clients.count - c->clients.unordered;
+	s->entries_ordered = s->entries_executed + c->check.ordered_count;
 	s->signs = c->crypto.signs;
 	s->verifies = c->crypto.verifies;
 	s->view_changes = 0;

@@ -122,8 +122,11 @@ struct sim_stats {
 	uint64_t commits; /* sequence numbers committed (agreed across honest replicas) */
 	uint64_t entries_submitted;
 	uint64_t entries_executed;
-	uint64_t dup_executions;  /* entries ordered at more than one sequence number */
-	uint64_t foreign_entries; /* entries nobody submitted (a Byzantine primary's) */
+	uint64_t dup_executions;  /* executions of an entry at a second (third...) sequence
+	                           * number: the clients' entries and the foreign ones */
+	uint64_t entries_ordered; /* distinct entries ordered: the clients' and foreign */
+	uint64_t foreign_entries; /* executed entries that are not the clients' (--voters:
+	                           * all of them; else a Byzantine primary's) */
 	uint64_t view_changes;    /* highest pbft_status.view_changes of an honest replica */
 	uint64_t state_transfers; /* pbft_status.state_transfers, all replicas */
 	uint64_t msgs_rejected;   /* pbft_status.msgs_rejected, honest replicas */

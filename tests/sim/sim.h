@@ -154,6 +154,10 @@ struct sim_signed {
 	uint8_t node;      /* 0xff: empty slot */
 	uint8_t type;
 };
+struct sim_ordered {
+	uint64_t key; /* 0: empty */
+	uint64_t seq;
+};
 struct sim_check {
 	struct sim_seqinfo *seqs;
 	uint64_t seqs_cap;
@@ -161,6 +165,12 @@ struct sim_check {
 	struct sim_signed *signed_tab;
 	uint64_t signed_cap;
 	uint64_t signed_count;
+	/* entries that are not the clients' (the voters' app entries, a
+	 * Byzantine primary's): first 8 bytes of their SHA-256 -> the first seq
+	 * that ordered them, to count duplicate executions */
+	struct sim_ordered *ordered_tab;
+	uint64_t ordered_cap;
+	uint64_t ordered_count;
 	struct sim_violation v;
 };
 
