@@ -133,6 +133,9 @@ static int state_install_checkpoint(struct pbft *p, const struct pbft_msg *m,
 	own->snapshot_len = st->snapshot_len;
 	p->last_exec = seq;
 	pbft_checkpoint_stabilise(p, seq, digest, proof, st->checkpoint_count);
+	/* The snapshot executed entries we may hold: they must not be proposed
+	 * or waited for again. */
+	pbft_pending_reconcile(p, true);
 	p->stats.state_transfers++;
 	synod_counter_inc(&pbft_state_transfers_total);
 	synod_log(SYNOD_LOG_INFO, "pbft", "replica %u: installed snapshot at seq %llu from %u",

@@ -158,6 +158,8 @@ static void check_entries(struct sim_cluster *c, uint64_t seq, const uint8_t *ba
 			}
 		} else if (e->seq != seq) {
 			c->stats.dup_executions++;
+			sim_trace(c, "duplicate: entry %d ordered at seq %" PRIu64 " and %" PRIu64,
+			          id, e->seq, seq);
 		}
 	}
 }

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #define CLUSTER_ENTRY_BYTES_MAX 256u
-#define CLUSTER_SNAPSHOT_MAX    4096u
+#define CLUSTER_SNAPSHOT_MAX    (SIM_SNAPSHOT_BYTES + SIM_APP_IDS_BYTES)
 
 void sim_options_defaults(struct sim_options *o, uint64_t seed, uint32_t replicas)
 {

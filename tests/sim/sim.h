@@ -59,14 +59,18 @@ struct pbft_crypto sim_crypto_table(struct sim_crypto *k, uint32_t self);
 void sim_crypto_sign_core(struct sim_crypto *k, uint32_t signer, struct pbft_core *core);
 
 /* ---- the test application: a hash chain over executed batches ---- */
+#define SIM_APP_IDS_BYTES (SIM_ENTRIES_MAX / 8u)
 struct sim_app {
 	struct sim_cluster *cluster;
 	uint32_t node;
 	uint64_t seq;
 	uint64_t entries;
 	uint8_t chain[32];
+	/* the clients' entries executed, by id (not with --voters: there the
+	 * certification app answers pbft_app.executed) */
+	uint8_t ids[SIM_APP_IDS_BYTES];
 };
-#define SIM_SNAPSHOT_BYTES 52u
+#define SIM_SNAPSHOT_BYTES 52u /* the header; then ids, without --voters */
 void sim_app_reset(struct sim_app *a, struct sim_cluster *c, uint32_t node);
 struct pbft_app sim_app_table(struct sim_app *a);
 void sim_app_state_digest(const struct sim_app *a, uint8_t out[32]);
@@ -309,6 +313,7 @@ void sim_voters_digest(struct sim_cluster *c, uint32_t node, const uint8_t *snap
                        uint8_t out[32]);
 bool sim_voters_expired(struct sim_cluster *c, uint32_t node, const uint8_t *entry, size_t len,
                         uint64_t now_ms);
+bool sim_voters_executed(struct sim_cluster *c, uint32_t node, const uint8_t *entry, size_t len);
 /* An honest replica's update: voters learn from its certified batches. */
 void sim_voters_committed(struct sim_cluster *c, struct sim_node *nd, const struct pbft_update *u);
 uint64_t sim_voters_next_ms(const struct sim_cluster *c);

@@ -427,6 +427,12 @@ bool sim_voters_expired(struct sim_cluster *c, uint32_t node, const uint8_t *ent
 	return synod_app_tick_expired(c->voters->apps[node], entry, len, now_ms);
 }
 
+/* pbft_app.executed: the real app's answer from its state. */
+bool sim_voters_executed(struct sim_cluster *c, uint32_t node, const uint8_t *entry, size_t len)
+{
+	return synod_app_executed(c->voters->apps[node], entry, len);
+}
+
 /* pbft_app.overdue: log time lags this replica's clock (a primary that
  * withholds TICKs is timed out). */
 bool sim_voters_overdue(struct sim_cluster *c, uint32_t node, uint64_t now_ms)
