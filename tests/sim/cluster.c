@@ -563,6 +563,9 @@ void sim_cluster_byzantine_set(struct sim_cluster *c, uint32_t node, uint32_t be
 	struct sim_node *nd = &c->nodes[node];
 	sim_byz_close(&nd->byz);
 	sim_byz_init(&nd->byz, behaviours, rate_ppm);
+	if (behaviours & SIM_BYZ_CENSOR_ONE) {
+		nd->byz.censor_pick = sim_rng_next(&c->rng_byz);
+	}
 	nd->byzantine = true;
 	sim_trace(c, "n%u BYZANTINE behaviours 0x%x rate %u", node, behaviours, rate_ppm);
 }

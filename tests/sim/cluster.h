@@ -61,8 +61,14 @@ enum sim_byz_behaviour {
 	SIM_BYZ_EAGER_VOTE = 1u << 14,       /* PREPARE+COMMIT on any PRE-PREPARE at once,
 	                                      * a VIEW-CHANGE of its own on any it hears */
 	SIM_BYZ_FORGE_NEW_VIEW = 1u << 15,   /* NEW-VIEW for its next view, without a quorum */
+	SIM_BYZ_CENSOR_ONE = 1u << 16,       /* never takes in one client's entries (ids = k
+	                                      * mod 32; --voters: one honest seat's VOTEs and
+	                                      * one submitter's SUBMITs, 1 in 8) and, as
+	                                      * primary, orders an entry of its own every
+	                                      * 50 ms: only a timer that follows the
+	                                      * censored entries replaces it */
 };
-#define SIM_BYZ_BEHAVIOURS 16u
+#define SIM_BYZ_BEHAVIOURS 17u
 #define SIM_BYZ_ALL        ((1u << SIM_BYZ_BEHAVIOURS) - 1u)
 
 /* Network faults in force; probabilities in parts per million. */

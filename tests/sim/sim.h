@@ -202,6 +202,9 @@ struct sim_byz {
 	uint64_t mute_until_ms;
 	uint64_t flood_view;
 	uint64_t echoed_view; /* the highest view it seconded a VIEW-CHANGE for */
+	uint64_t censor_pick; /* SIM_BYZ_CENSOR_ONE: what it censors */
+	uint64_t filler_ms;   /* SIM_BYZ_CENSOR_ONE: its next entry of its own */
+	uint64_t fillers;
 	struct sim_buf *captured[SIM_CAPTURED_MAX];
 	uint32_t captured_count;
 	uint32_t captured_next;
@@ -314,6 +317,10 @@ void sim_voters_digest(struct sim_cluster *c, uint32_t node, const uint8_t *snap
 bool sim_voters_expired(struct sim_cluster *c, uint32_t node, const uint8_t *entry, size_t len,
                         uint64_t now_ms);
 bool sim_voters_executed(struct sim_cluster *c, uint32_t node, const uint8_t *entry, size_t len);
+/* SIM_BYZ_CENSOR_ONE: is entry one that pick censors (an honest seat's VOTE,
+ * or a SUBMIT of one submitter in 8)? */
+bool sim_voters_censored(const struct sim_cluster *c, uint64_t pick, const uint8_t *entry,
+                         size_t len);
 /* An honest replica's update: voters learn from its certified batches. */
 void sim_voters_committed(struct sim_cluster *c, struct sim_node *nd, const struct pbft_update *u);
 uint64_t sim_voters_next_ms(const struct sim_cluster *c);
