@@ -204,7 +204,7 @@ static bool app_executed(void *ctx, const uint8_t *entry, size_t len)
 	}
 	int32_t id =
 	    len <= SIM_ENTRY_BYTES_MAX ? sim_entry_id(a->cluster, entry, (uint32_t)len) : -1;
-	return id >= 0 && (a->ids[(uint32_t)id / 8u] >> ((uint32_t)id % 8u) & 1u) != 0;
+	return id >= 0 && ((uint32_t)a->ids[(uint32_t)id / 8u] >> ((uint32_t)id % 8u) & 1u) != 0;
 }
 
 static void app_digest(void *ctx, const uint8_t *snap, size_t len, uint8_t out[PBFT_DIGEST_BYTES])
