@@ -714,6 +714,9 @@ void sim_byz_tick(struct sim_cluster *c, struct sim_node *nd)
 	}
 	if (byz_has(nd, SIM_BYZ_CENSOR_ONE)) {
 		byz_filler(c, nd);
+		if (!nd->up || c->stopped) {
+			return; /* the step may have crashed it (crash faults) */
+		}
 	}
 	if (byz_hit(c, nd, SIM_BYZ_FLOOD_VIEWS) && sim_rng_ppm(&c->rng_byz, 200000)) {
 		byz_flood(c, nd);
