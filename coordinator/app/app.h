@@ -349,6 +349,12 @@ bool synod_app_overdue(const struct synod_app *a, uint64_t now_ms);
  * the backups' clocks would refuse; the primary drops it. */
 bool synod_app_tick_expired(const struct synod_app *a, const uint8_t *entry, size_t len,
                             uint64_t now_ms);
+/* pbft_app.executed: true when the state holds entry already: a SUBMIT whose
+ * request id it knows (retained requests), a VOTE whose exact signed vote
+ * its seat's slot on the request holds, a TICK at or below log time. The
+ * core then neither queues nor proposes it again (after a restart or a
+ * snapshot, its own ring of executed entries does not know it). */
+bool synod_app_executed(const struct synod_app *a, const uint8_t *entry, size_t len);
 struct pbft_app synod_app_pbft(struct synod_app *a);
 
 /* pbft_app.execute: applies every entry of the committed batch at seq, in

@@ -318,6 +318,52 @@ bool synod_app_tick_expired(const struct synod_app *a, const uint8_t *entry, siz
 	return t <= a->st->log_time_ms || t + a->cfg.cluster.policy.tick_skew_ms_max < now_ms;
 }
 
+/* A VOTE is executed when its seat's slot on the request holds exactly its
+ * signed bytes (counted, late, or either vote of an equivocation). */
+static bool app_vote_executed(const struct synod_app *a, const uint8_t *payload, size_t len)
+{
+	struct synod_vote_envelope env;
+	if (synod_vote_decode(&env, (const char *)payload, len, NULL, 0) != 0 ||
+	    env.vote.seat >= a->seats) {
+		return false;
+	}
+	const struct app_request *r = app_request_find(a, a->st, env.vote.request_id);
+	if (r == NULL || env.vote.epoch != r->epoch) {
+		return false;
+	}
+	const struct app_slot *slot = &app_slots_of(a, a->st, r)[env.vote.seat];
+	uint8_t digest[SYNOD_HASH_BYTES];
+	synod_sha256(digest, payload + env.signed_offset, env.signed_len);
+	if (slot->status == SLOT_NONE) {
+		return false;
+	}
+	return memcmp(slot->digest, digest, SYNOD_HASH_BYTES) == 0 ||
+	       (slot->status == SLOT_EQUIVOCATED &&
+	        memcmp(slot->digest2, digest, SYNOD_HASH_BYTES) == 0);
+}
+
+bool synod_app_executed(const struct synod_app *a, const uint8_t *entry, size_t len)
+{
+	if (len < 2) {
+		return false;
+	}
+	if (entry[0] == SYNOD_ENTRY_SUBMIT) {
+		uint8_t id[SYNOD_HASH_BYTES]; /* a request's id is the SHA-256 of its bytes */
+		synod_sha256(id, entry + 1, len - 1);
+		return app_request_find(a, a->st, id) != NULL;
+	}
+	if (entry[0] == SYNOD_ENTRY_VOTE) {
+		return app_vote_executed(a, entry + 1, len - 1);
+	}
+	return entry[0] == SYNOD_ENTRY_TICK && len == SYNOD_APP_TICK_BYTES &&
+	       app_tick_value(entry) <= a->st->log_time_ms;
+}
+
+static bool pbft_cb_executed(void *ctx, const uint8_t *entry, size_t len)
+{
+	return synod_app_executed(ctx, entry, len);
+}
+
 bool synod_app_overdue(const struct synod_app *a, uint64_t now_ms)
 {
 	uint64_t lag = 2u * a->cfg.cluster.policy.tick_skew_ms_max;
@@ -349,6 +395,7 @@ struct pbft_app synod_app_pbft(struct synod_app *a)
 	    .admit = pbft_cb_admit,
 	    .expired = pbft_cb_expired,
 	    .overdue = pbft_cb_overdue,
+	    .executed = pbft_cb_executed,
 	    .snapshot = pbft_cb_snapshot,
 	    .restore = pbft_cb_restore,
 	    .digest = pbft_cb_digest,

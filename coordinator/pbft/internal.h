@@ -51,10 +51,22 @@ struct pbft_slot {
 /* An entry waiting to be ordered. */
 struct pbft_pending {
 	bool live;
-	bool in_flight;          /* in a batch pre-prepared in the current view */
+	/* The seq of the last batch pre-prepared with it (0: none), in any view.
+	 * Until that seq executes the entry may yet be ordered there, even if a
+	 * view change re-proposed another batch (a prepared certificate of an
+	 * older view can resurface in a later NEW-VIEW), so the primary leaves
+	 * it out of new batches: pbft_pending_in_flight. */
+	uint64_t in_flight_seq;
+	uint64_t in_flight_view; /* the view of that pre-prepare */
 	uint32_t origin;         /* the replica that forwarded it (self: a local client) */
 	uint64_t forwarded_view; /* UINT64_MAX: not forwarded yet */
 	uint64_t arrived_ms;
+	/* The view-change timer waits for it (section 4.5.2): any entry a peer
+	 * could forward. An entry only this replica may propose (the app would
+	 * not admit it from a peer, e.g. the primary's TICK) is not: the app's
+	 * overdue rule covers those. */
+	bool watched;
+	uint8_t view_changes; /* view changes this replica started while waiting for it */
 	uint8_t digest[PBFT_DIGEST_BYTES];
 	uint8_t *bytes; /* entry_bytes_max bytes */
 	uint32_t len;
@@ -116,6 +128,7 @@ struct pbft {
 	/* pending entries */
 	struct pbft_pending *pending;
 	uint32_t pending_count;
+	uint32_t pending_watched_count;
 	uint32_t pending_by_origin[PBFT_REPLICAS_MAX];
 	/* digests of recently executed entries (ring), to drop re-submissions */
 	uint8_t (*recent)[PBFT_DIGEST_BYTES];
@@ -125,6 +138,7 @@ struct pbft {
 	/* timers (0: off) */
 	uint64_t now_ms;
 	uint64_t progress_deadline_ms; /* view-change timer */
+	uint64_t progress_armed_ms;    /* when it was started: it waits for what was pending */
 	bool progress_grace_used;      /* first expiry fetches and retransmits */
 	uint64_t vc_escalate_ms;       /* in a view change: move on to view + 1 */
 	uint64_t batch_deadline_ms;    /* primary: cut a partial batch */
@@ -182,9 +196,19 @@ void pbft_pending_forward(struct pbft *p);
 /* Forgets what was forwarded in this view and forwards everything again. */
 void pbft_pending_reforward(struct pbft *p);
 void pbft_pending_executed(struct pbft *p, const uint8_t *batch, size_t len);
-void pbft_pending_mark_in_flight(struct pbft *p, const uint8_t *batch, size_t len);
-void pbft_pending_clear_in_flight(struct pbft *p);
+void pbft_pending_mark_in_flight(struct pbft *p, const struct pbft_core *pp, const uint8_t *batch,
+                                 size_t len);
 bool pbft_pending_waiting(const struct pbft *p);
+/* A watched entry that arrived at or before since_ms is still pending. */
+bool pbft_pending_watched_since(const struct pbft *p, uint64_t since_ms);
+/* Drops the entries app.expired calls expired and, with executed_too, those
+ * app.executed says the state already holds (after a snapshot or a restart). */
+void pbft_pending_reconcile(struct pbft *p, bool executed_too);
+/* This replica starts a view change for want of the watched entries pending
+ * since the timer started: charges them; an entry charged more than f times
+ * leaves the queue (f+1 primaries in a row did not get it executed: it
+ * cannot be, e.g. app.validate refuses it). */
+void pbft_pending_view_change(struct pbft *p);
 
 /* --- prepare.c ------------------------------------------------------------ */
 int pbft_on_pre_prepare(struct pbft *p, const struct pbft_msg *m);

@@ -73,8 +73,18 @@ struct pbft_app {
 	 * (e.g. a TICK: log time lags this replica's clock too far). The core
 	 * then runs the view-change timer as for pending work, and a batch that
 	 * executes without clearing it does not restart the timer: a primary
-	 * that orders other entries but withholds what is due is replaced. */
+	 * that orders other entries but withholds what is due is replaced (as
+	 * for a pending entry: the timer stops only when the entries it was
+	 * started for have executed, however much else executes meanwhile). */
 	bool (*overdue)(void *ctx, uint64_t now_ms);
+	/* Optional (NULL: never). True when the application's state shows that
+	 * entry was already executed (e.g. a SUBMIT whose request it knows, a
+	 * VOTE it applied); only for entries that are: the core refuses them
+	 * into the pending queue, drops them from it after installing a
+	 * snapshot and at START, and the primary leaves them out of batches.
+	 * Without it, duplicates are caught only by the core's ring of recently
+	 * executed entries, which neither a restart nor a snapshot carries. */
+	bool (*executed)(void *ctx, const uint8_t *entry, size_t entry_len);
 	/* Writes a canonical snapshot of the current state; *len gets its size.
 	 * SYNOD_ELIMIT if cap is too small. */
 	int (*snapshot)(void *ctx, uint8_t *buf, size_t cap, size_t *len);
@@ -99,6 +109,7 @@ enum pbft_mutation {
 	PBFT_MUTATE_SEND_BEFORE_PERSIST = 1u << 2,
 	PBFT_MUTATE_NEW_VIEW_NO_PROOF = 1u << 3,  /* accept NEW-VIEW without checking V/O */
 	PBFT_MUTATE_VIEW_CHANGE_DROP_P = 1u << 4, /* VIEW-CHANGE omits prepared certs */
+	PBFT_MUTATE_TIMER_ANY_PROGRESS = 1u << 5, /* any execution restarts the view-change timer */
 };
 
 struct pbft_config {

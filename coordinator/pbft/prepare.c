@@ -68,7 +68,7 @@ void pbft_pp_install(struct pbft *p, const struct pbft_core *pp, const uint8_t *
 	if (persist) {
 		pbft_out_record_msg(p, pp, batch, batch_len);
 	}
-	pbft_pending_mark_in_flight(p, batch, batch_len);
+	pbft_pending_mark_in_flight(p, pp, batch, batch_len);
 	if (pp->sender != p->cfg.self && pp->view == p->view) {
 		struct pbft_core prep = {
 		    .type = PBFT_MSG_PREPARE, .view = pp->view, .seq = pp->seq};

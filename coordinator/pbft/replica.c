@@ -413,11 +413,18 @@ static bool app_overdue(const struct pbft *p)
 }
 
 /* Called when a batch executes: the view-change timer restarts (if there is
- * still work) and consecutive view changes are forgotten; unless the app is
- * still overdue, when the timer runs on (app.overdue). */
+ * still work) and consecutive view changes are forgotten; unless an entry
+ * the timer was started for is still pending, or the app is still overdue,
+ * when the timer runs on. Section 4.5.2: the timer follows the request and
+ * stops only when that request executes, so a primary that orders everything
+ * but one entry is replaced all the same. */
 void pbft_progress_made(struct pbft *p)
 {
 	if (p->progress_deadline_ms != 0 && app_overdue(p)) {
+		return;
+	}
+	if (p->progress_deadline_ms != 0 && !pbft_mutated(p, PBFT_MUTATE_TIMER_ANY_PROGRESS) &&
+	    pbft_pending_watched_since(p, p->progress_armed_ms)) {
 		return;
 	}
 	p->progress_deadline_ms = 0;
@@ -477,6 +484,7 @@ void pbft_timers_update(struct pbft *p)
 	if (p->in_view_change || timers_waiting(p)) {
 		if (p->progress_deadline_ms == 0) {
 			p->progress_deadline_ms = p->now_ms + pbft_timeout_ms(p);
+			p->progress_armed_ms = p->now_ms;
 		}
 	} else {
 		p->progress_deadline_ms = 0;
@@ -549,6 +557,11 @@ static void retransmit(struct pbft *p)
 static void on_progress_timeout(struct pbft *p)
 {
 	p->progress_deadline_ms = 0;
+	/* Entries that can no longer be ordered must not cost a view change. */
+	pbft_pending_reconcile(p, false);
+	if (!p->in_view_change && !timers_waiting(p)) {
+		return;
+	}
 	if (p->in_view_change || !p->progress_grace_used) {
 		p->progress_grace_used = true;
 		p->progress_deadline_ms = p->now_ms + pbft_timeout_ms(p);
@@ -558,6 +571,7 @@ static void on_progress_timeout(struct pbft *p)
 		return;
 	}
 	p->view_change_backoff++;
+	pbft_pending_view_change(p);
 	pbft_view_change_start(p, p->view + 1);
 }
 
@@ -650,6 +664,7 @@ int pbft_step(struct pbft *p, const struct pbft_event *ev, struct pbft_update *o
 			pbft_view_change_start(p, p->view + 1);
 		}
 		pbft_execute_ready(p);
+		pbft_pending_reconcile(p, true);
 		pbft_fetch_send(p);
 		break;
 	case PBFT_EV_RECEIVE:

@@ -11,6 +11,10 @@ SYNOD_COUNTER(pbft_expired_total, "synod_pbft_pending_expired_total",
               "pending entries the application called expired and the primary dropped");
 SYNOD_COUNTER(pbft_pending_full_total, "synod_pbft_pending_full_total",
               "entries refused because the pending queue was full");
+SYNOD_COUNTER(pbft_pending_executed_total, "synod_pbft_pending_executed_total",
+              "entries dropped or refused because the application's state holds them already");
+SYNOD_COUNTER(pbft_pending_given_up_total, "synod_pbft_pending_given_up_total",
+              "pending entries dropped after f+1 view changes did not get them executed");
 
 static uint32_t pending_cap(const struct pbft *p)
 {
@@ -55,8 +59,48 @@ static uint32_t pending_peer_quota(const struct pbft *p)
 	return q > 0 ? q : 1;
 }
 
-/* Adds an entry unless it is pending or recently executed. 0, or
- * SYNOD_EFULL / SYNOD_ELIMIT. *added says whether it is new. */
+static bool app_executed(const struct pbft *p, const uint8_t *entry, size_t len)
+{
+	return p->cfg.app.executed != NULL && p->cfg.app.executed(p->cfg.app.ctx, entry, len);
+}
+
+static bool app_expired(const struct pbft *p, const uint8_t *entry, size_t len)
+{
+	return p->cfg.app.expired != NULL &&
+	       p->cfg.app.expired(p->cfg.app.ctx, entry, len, p->now_ms);
+}
+
+/* Whether the view-change timer may wait for an entry: see pbft_pending. */
+static bool pending_watchable(const struct pbft *p, const uint8_t *entry, size_t len,
+                              uint32_t origin)
+{
+	return origin != p->cfg.self || p->cfg.app.admit == NULL ||
+	       p->cfg.app.admit(p->cfg.app.ctx, entry, len) == 0;
+}
+
+static void pending_fill(struct pbft *p, struct pbft_pending *e, const uint8_t *entry, size_t len,
+                         uint32_t origin, const uint8_t digest[32])
+{
+	e->live = true;
+	e->in_flight_seq = 0;
+	e->in_flight_view = 0;
+	e->forwarded_view = UINT64_MAX;
+	e->arrived_ms = p->now_ms;
+	e->watched = pending_watchable(p, entry, len, origin);
+	e->view_changes = 0;
+	memcpy(e->digest, digest, PBFT_DIGEST_BYTES);
+	memcpy(e->bytes, entry, len);
+	e->len = (uint32_t)len;
+	e->origin = origin;
+	p->pending_by_origin[origin]++;
+	p->pending_count++;
+	p->pending_watched_count += e->watched ? 1u : 0u;
+}
+
+/* Adds an entry unless it is pending or executed (recently, or as the
+ * application's state shows: the ring does not survive a restart or a
+ * snapshot). 0, or SYNOD_EFULL / SYNOD_ELIMIT. *added says whether it is
+ * new. */
 static int pending_add(struct pbft *p, const uint8_t *entry, size_t len, uint32_t origin,
                        bool *added)
 {
@@ -69,6 +113,10 @@ static int pending_add(struct pbft *p, const uint8_t *entry, size_t len, uint32_
 	if (pending_find(p, digest) != NULL || recent_has(p, digest)) {
 		return 0;
 	}
+	if (app_executed(p, entry, len)) {
+		synod_counter_inc(&pbft_pending_executed_total);
+		return 0;
+	}
 	if (origin != p->cfg.self && p->pending_by_origin[origin] >= pending_peer_quota(p)) {
 		synod_counter_inc(&pbft_pending_full_total);
 		return SYNOD_EFULL;
@@ -76,16 +124,7 @@ static int pending_add(struct pbft *p, const uint8_t *entry, size_t len, uint32_
 	for (uint32_t i = 0; i < pending_cap(p); i++) {
 		struct pbft_pending *e = &p->pending[i];
 		if (!e->live) {
-			e->live = true;
-			e->in_flight = false;
-			e->forwarded_view = UINT64_MAX;
-			e->arrived_ms = p->now_ms;
-			memcpy(e->digest, digest, PBFT_DIGEST_BYTES);
-			memcpy(e->bytes, entry, len);
-			e->len = (uint32_t)len;
-			e->origin = origin;
-			p->pending_by_origin[origin]++;
-			p->pending_count++;
+			pending_fill(p, e, entry, len, origin, digest);
 			*added = true;
 			return 0;
 		}
@@ -98,7 +137,34 @@ static int pending_add(struct pbft *p, const uint8_t *entry, size_t len, uint32_
 
 bool pbft_pending_waiting(const struct pbft *p)
 {
-	return p->pending_count > 0;
+	return p->pending_watched_count > 0;
+}
+
+bool pbft_pending_watched_since(const struct pbft *p, uint64_t since_ms)
+{
+	if (p->pending_watched_count == 0) {
+		return false;
+	}
+	for (uint32_t i = 0; i < pending_cap(p); i++) {
+		const struct pbft_pending *e = &p->pending[i];
+		if (e->live && e->watched && e->arrived_ms <= since_ms) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* In a batch whose seq has not executed yet: another batch may hold that
+ * seq by now, but the one with the entry can still resurface there. Except,
+ * at the primary, a batch of an older view at a seq it has yet to assign in
+ * this one: nothing else would ever get the entry ordered. */
+static bool pending_in_flight(const struct pbft *p, const struct pbft_pending *e)
+{
+	if (e->in_flight_seq <= p->last_exec) {
+		return false;
+	}
+	return e->in_flight_view == p->view || !pbft_is_primary(p) || p->in_view_change ||
+	       e->in_flight_seq < p->next_seq;
 }
 
 /* Sends every pending entry not yet forwarded in this view to all replicas,
@@ -113,7 +179,7 @@ void pbft_pending_forward(struct pbft *p)
 	uint32_t budget = PBFT_SENDS_MAX / 2;
 	for (uint32_t i = 0; i < pending_cap(p) && budget > 0; i++) {
 		struct pbft_pending *e = &p->pending[i];
-		if (!e->live || e->in_flight || e->forwarded_view == p->view) {
+		if (!e->live || pending_in_flight(p, e) || e->forwarded_view == p->view) {
 			continue;
 		}
 		struct pbft_core c = {.type = PBFT_MSG_REQUEST, .view = p->view, .seq = 0};
@@ -167,9 +233,12 @@ int pbft_on_request(struct pbft *p, const struct pbft_msg *m)
 	return 0;
 }
 
-/* Applies fn to the pending entry of every entry in a batch. */
-static void pending_for_batch(struct pbft *p, const uint8_t *batch, size_t len,
-                              void (*fn)(struct pbft *, struct pbft_pending *, const uint8_t *))
+/* Applies fn to the pending entry of every entry in a batch (pre-prepared
+ * by pp, or NULL). */
+static void pending_for_batch(struct pbft *p, const struct pbft_core *pp, const uint8_t *batch,
+                              size_t len,
+                              void (*fn)(struct pbft *, const struct pbft_core *,
+                                         struct pbft_pending *, const uint8_t *))
 {
 	struct pbft_batch_iter it;
 	if (pbft_batch_iter_init(&it, batch, len, &p->lim) != 0) {
@@ -180,49 +249,92 @@ static void pending_for_batch(struct pbft *p, const uint8_t *batch, size_t len,
 	while (pbft_batch_iter_next(&it, &entry, &entry_len) == 1) {
 		uint8_t digest[PBFT_DIGEST_BYTES];
 		synod_sha256(digest, entry, entry_len);
-		fn(p, pending_find(p, digest), digest);
+		fn(p, pp, pending_find(p, digest), digest);
 	}
 }
 
 static void pending_drop(struct pbft *p, struct pbft_pending *e)
 {
+	SYNOD_ASSERT(e->live && p->pending_count > 0);
 	e->live = false;
 	p->pending_count--;
 	p->pending_by_origin[e->origin]--;
+	if (e->watched) {
+		SYNOD_ASSERT(p->pending_watched_count > 0);
+		p->pending_watched_count--;
+	}
 }
 
-static void pending_executed_one(struct pbft *p, struct pbft_pending *e, const uint8_t *digest)
+void pbft_pending_reconcile(struct pbft *p, bool executed_too)
 {
+	for (uint32_t i = 0; i < pending_cap(p) && p->pending_count > 0; i++) {
+		struct pbft_pending *e = &p->pending[i];
+		if (!e->live) {
+			continue;
+		}
+		if (app_expired(p, e->bytes, e->len)) {
+			synod_counter_inc(&pbft_expired_total);
+			pending_drop(p, e);
+		} else if (executed_too && app_executed(p, e->bytes, e->len)) {
+			synod_counter_inc(&pbft_pending_executed_total);
+			recent_add(p, e->digest);
+			pending_drop(p, e);
+		}
+	}
+}
+
+void pbft_pending_view_change(struct pbft *p)
+{
+	uint32_t given_up = 0;
+	for (uint32_t i = 0; i < pending_cap(p); i++) {
+		struct pbft_pending *e = &p->pending[i];
+		if (!e->live || !e->watched || e->arrived_ms > p->progress_armed_ms) {
+			continue;
+		}
+		if (++e->view_changes > p->f) {
+			synod_counter_inc(&pbft_pending_given_up_total);
+			pending_drop(p, e);
+			given_up++;
+		}
+	}
+	if (given_up > 0) {
+		synod_log(SYNOD_LOG_WARN, "pbft",
+		          "replica %u: dropped %u pending entries that %u view changes did not get "
+		          "executed",
+		          p->cfg.self, given_up, p->f + 1);
+	}
+}
+
+static void pending_executed_one(struct pbft *p, const struct pbft_core *pp, struct pbft_pending *e,
+                                 const uint8_t *digest)
+{
+	(void)pp;
 	if (e != NULL) {
 		pending_drop(p, e);
 	}
 	recent_add(p, digest);
 }
 
-static void pending_in_flight_one(struct pbft *p, struct pbft_pending *e, const uint8_t *digest)
+static void pending_in_flight_one(struct pbft *p, const struct pbft_core *pp,
+                                  struct pbft_pending *e, const uint8_t *digest)
 {
 	(void)p;
 	(void)digest;
 	if (e != NULL) {
-		e->in_flight = true;
+		e->in_flight_seq = pp->seq;
+		e->in_flight_view = pp->view;
 	}
 }
 
 void pbft_pending_executed(struct pbft *p, const uint8_t *batch, size_t len)
 {
-	pending_for_batch(p, batch, len, pending_executed_one);
+	pending_for_batch(p, NULL, batch, len, pending_executed_one);
 }
 
-void pbft_pending_mark_in_flight(struct pbft *p, const uint8_t *batch, size_t len)
+void pbft_pending_mark_in_flight(struct pbft *p, const struct pbft_core *pp, const uint8_t *batch,
+                                 size_t len)
 {
-	pending_for_batch(p, batch, len, pending_in_flight_one);
-}
-
-void pbft_pending_clear_in_flight(struct pbft *p)
-{
-	for (uint32_t i = 0; i < pending_cap(p); i++) {
-		p->pending[i].in_flight = false;
-	}
+	pending_for_batch(p, pp, batch, len, pending_in_flight_one);
 }
 
 /* --- the primary's batching --------------------------------------------------- */
@@ -239,7 +351,7 @@ static uint64_t propose_oldest(const struct pbft *p, uint32_t *count)
 	*count = 0;
 	for (uint32_t i = 0; i < pending_cap(p); i++) {
 		const struct pbft_pending *e = &p->pending[i];
-		if (e->live && !e->in_flight) {
+		if (e->live && !pending_in_flight(p, e)) {
 			(*count)++;
 			if (e->arrived_ms < oldest) {
 				oldest = e->arrived_ms;
@@ -258,7 +370,7 @@ static size_t propose_build(struct pbft *p, uint8_t *buf)
 		struct pbft_pending *best = NULL;
 		for (uint32_t i = 0; i < pending_cap(p); i++) {
 			struct pbft_pending *e = &p->pending[i];
-			if (e->live && !e->in_flight &&
+			if (e->live && !pending_in_flight(p, e) &&
 			    (best == NULL || e->arrived_ms < best->arrived_ms)) {
 				best = e;
 			}
@@ -266,16 +378,22 @@ static size_t propose_build(struct pbft *p, uint8_t *buf)
 		if (best == NULL) {
 			break;
 		}
-		if (p->cfg.app.expired != NULL &&
-		    p->cfg.app.expired(p->cfg.app.ctx, best->bytes, best->len, p->now_ms)) {
+		if (app_expired(p, best->bytes, best->len)) {
 			synod_counter_inc(&pbft_expired_total);
+			pending_drop(p, best);
+			continue;
+		}
+		if (app_executed(p, best->bytes, best->len)) {
+			synod_counter_inc(&pbft_pending_executed_total);
+			recent_add(p, best->digest);
 			pending_drop(p, best);
 			continue;
 		}
 		if (pbft_batch_writer_add(&w, best->bytes, best->len) != 0) {
 			break;
 		}
-		best->in_flight = true;
+		best->in_flight_seq = p->next_seq;
+		best->in_flight_view = p->view;
 		taken++;
 	}
 	return pbft_batch_writer_finish(&w);

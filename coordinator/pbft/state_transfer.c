@@ -142,6 +142,9 @@ static int state_install_checkpoint(struct pbft *p, const struct pbft_msg *m,
 	} else {
 		pbft_checkpoint_adopted_installed(p, own);
 	}
+	/* The snapshot executed entries we may hold: they must not be proposed
+	 * or waited for again. */
+	pbft_pending_reconcile(p, true);
 	p->stats.state_transfers++;
 	synod_counter_inc(&pbft_state_transfers_total);
 	synod_log(SYNOD_LOG_INFO, "pbft", "replica %u: installed snapshot at seq %llu from %u",

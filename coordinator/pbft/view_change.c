@@ -226,7 +226,6 @@ static void enter_new_view(struct pbft *p, const struct nv_plan *plan, const str
 	synod_counter_inc(&pbft_view_changes_total);
 	p->progress_deadline_ms = 0;
 	p->progress_grace_used = false;
-	pbft_pending_clear_in_flight(p);
 	synod_log(SYNOD_LOG_INFO, "pbft",
 	          "replica %u: entered view %llu (primary %u, seqs %llu..%llu)", p->cfg.self,
 	          (unsigned long long)p->view, pbft_primary(p, p->view),

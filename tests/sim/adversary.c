@@ -545,10 +545,37 @@ static void byz_capture(struct sim_cluster *c, struct sim_node *nd, const uint8_
 	b->captured[slot] = sim_buf_new(bytes, len);
 }
 
+/* SIM_BYZ_CENSOR_ONE: the entries it never takes in. */
+static bool byz_censored_one(const struct sim_cluster *c, const struct sim_node *nd,
+                             const uint8_t *entry, size_t len)
+{
+	if (!byz_has(nd, SIM_BYZ_CENSOR_ONE)) {
+		return false;
+	}
+	if (c->voters != NULL) {
+		return sim_voters_censored(c, nd->byz.censor_pick, entry, len);
+	}
+	int32_t id = len <= SIM_ENTRY_BYTES_MAX ? sim_entry_id(c, entry, (uint32_t)len) : -1;
+	return id >= 0 && (uint32_t)id % 32u == nd->byz.censor_pick % 32u;
+}
+
+static bool byz_censored_request(const struct sim_cluster *c, const struct sim_node *nd,
+                                 const uint8_t *bytes, size_t len)
+{
+	struct pbft_msg m;
+	return byz_has(nd, SIM_BYZ_CENSOR_ONE) && pbft_msg_decode(&m, bytes, len, &c->lim) == 0 &&
+	       byz_censored_one(c, nd, m.payload, m.payload_len);
+}
+
 bool sim_byz_filter(struct sim_cluster *c, struct sim_node *nd, const struct pbft_event *ev)
 {
 	if (ev->type == PBFT_EV_SUBMIT && byz_has(nd, SIM_BYZ_CENSOR)) {
 		sim_trace(c, "  byz n%u censors a client entry", nd->index);
+		return false;
+	}
+	if (ev->type == PBFT_EV_SUBMIT &&
+	    byz_censored_one(c, nd, ev->submit.entry, ev->submit.len)) {
+		sim_trace(c, "  byz n%u censors the chosen client's entry", nd->index);
 		return false;
 	}
 	if (ev->type != PBFT_EV_RECEIVE || ev->receive.len < PBFT_CORE_BYTES) {
@@ -560,6 +587,11 @@ bool sim_byz_filter(struct sim_cluster *c, struct sim_node *nd, const struct pbf
 	}
 	if (bytes[1] == PBFT_MSG_REQUEST && byz_has(nd, SIM_BYZ_CENSOR)) {
 		sim_trace(c, "  byz n%u censors a forwarded REQUEST", nd->index);
+		return false;
+	}
+	if (bytes[1] == PBFT_MSG_REQUEST && byz_censored_request(c, nd, bytes, ev->receive.len)) {
+		sim_trace(c, "  byz n%u censors a forwarded REQUEST of the chosen client",
+		          nd->index);
 		return false;
 	}
 	struct pbft_core core;
@@ -655,10 +687,36 @@ static void byz_replay(struct sim_cluster *c, struct sim_node *nd)
 	sim_send(c, nd->index, byz_other(c, nd->index), m->bytes, m->len);
 }
 
+/* SIM_BYZ_CENSOR_ONE as primary: an entry of its own every 50 ms, so that
+ * something executes all the time while the censored entries wait. */
+static void byz_filler(struct sim_cluster *c, struct sim_node *nd)
+{
+	struct pbft_status st;
+	pbft_status_get(nd->p, &st);
+	if (st.primary != nd->index || st.in_view_change || c->now_ms < nd->byz.filler_ms) {
+		return;
+	}
+	nd->byz.filler_ms = c->now_ms + 50u;
+	char fill[48];
+	int n = snprintf(fill, sizeof fill, "byz-fill-%u-%" PRIu64, nd->index, nd->byz.fillers++);
+	SYNOD_ASSERT(n > 0 && (size_t)n < sizeof fill);
+	struct pbft_event ev = {.type = PBFT_EV_SUBMIT, .now_ms = sim_node_time(c, nd)};
+	ev.submit.entry = (const uint8_t *)fill;
+	ev.submit.len = (size_t)n;
+	c->stats.byz_injected++;
+	sim_node_step(c, nd, &ev);
+}
+
 void sim_byz_tick(struct sim_cluster *c, struct sim_node *nd)
 {
 	if (byz_has(nd, SIM_BYZ_SILENT)) {
 		return;
+	}
+	if (byz_has(nd, SIM_BYZ_CENSOR_ONE)) {
+		byz_filler(c, nd);
+		if (!nd->up || c->stopped) {
+			return; /* the step may have crashed it (crash faults) */
+		}
 	}
 	if (byz_hit(c, nd, SIM_BYZ_FLOOD_VIEWS) && sim_rng_ppm(&c->rng_byz, 200000)) {
 		byz_flood(c, nd);

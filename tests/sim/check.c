@@ -14,23 +14,27 @@
 #include "tests/sim/sim.h"
 
 #include "common/assert.h"
+#include "common/hash.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK_SEQS_INITIAL   4096u
-#define CHECK_SIGNED_INITIAL (1u << 14)
-#define CHECK_EMPTY          0xffu
+#define CHECK_SEQS_INITIAL    4096u
+#define CHECK_SIGNED_INITIAL  (1u << 14)
+#define CHECK_ORDERED_INITIAL (1u << 12)
+#define CHECK_EMPTY           0xffu
 
 int sim_check_init(struct sim_check *k)
 {
 	memset(k, 0, sizeof *k);
 	k->seqs = calloc(CHECK_SEQS_INITIAL, sizeof *k->seqs);
 	k->signed_tab = malloc(CHECK_SIGNED_INITIAL * sizeof *k->signed_tab);
-	if (k->seqs == NULL || k->signed_tab == NULL) {
+	k->ordered_tab = calloc(CHECK_ORDERED_INITIAL, sizeof *k->ordered_tab);
+	if (k->seqs == NULL || k->signed_tab == NULL || k->ordered_tab == NULL) {
 		return SYNOD_ENOMEM;
 	}
+	k->ordered_cap = CHECK_ORDERED_INITIAL;
 	k->seqs_cap = CHECK_SEQS_INITIAL;
 	k->signed_cap = CHECK_SIGNED_INITIAL;
 	memset(k->signed_tab, CHECK_EMPTY, CHECK_SIGNED_INITIAL * sizeof *k->signed_tab);
@@ -41,8 +45,10 @@ void sim_check_close(struct sim_check *k)
 {
 	free(k->seqs);
 	free(k->signed_tab);
+	free(k->ordered_tab);
 	k->seqs = NULL;
 	k->signed_tab = NULL;
+	k->ordered_tab = NULL;
 }
 
 static void check_hex8(char out[17], const uint8_t d[32])
@@ -77,6 +83,55 @@ static struct sim_seqinfo *check_seq(struct sim_cluster *c, uint32_t node, uint6
 	return &k->seqs[seq];
 }
 
+static struct sim_ordered *check_ordered_slot(struct sim_ordered *tab, uint64_t cap, uint64_t key)
+{
+	uint64_t i = key & (cap - 1u);
+	while (tab[i].key != 0 && tab[i].key != key) {
+		i = (i + 1u) & (cap - 1u);
+	}
+	return &tab[i];
+}
+
+/* Doubles the table (open addressing, at most half full). */
+static void check_ordered_grow(struct sim_check *k)
+{
+	uint64_t cap = 2u * k->ordered_cap;
+	struct sim_ordered *tab = calloc(cap, sizeof *tab);
+	SYNOD_ASSERT(tab != NULL);
+	for (uint64_t i = 0; i < k->ordered_cap; i++) {
+		if (k->ordered_tab[i].key != 0) {
+			*check_ordered_slot(tab, cap, k->ordered_tab[i].key) = k->ordered_tab[i];
+		}
+	}
+	free(k->ordered_tab);
+	k->ordered_tab = tab;
+	k->ordered_cap = cap;
+}
+
+/* An entry that is not a client's: ordered before at another seq? */
+static void check_foreign(struct sim_cluster *c, uint64_t seq, const uint8_t *entry, uint32_t len)
+{
+	struct sim_check *k = &c->check;
+	uint8_t d[32];
+	synod_sha256(d, entry, len);
+	uint64_t key = 0;
+	for (uint32_t i = 0; i < 8; i++) {
+		key = key << 8 | d[i];
+	}
+	key |= 1u; /* 0 marks an empty slot */
+	if (2u * (k->ordered_count + 1u) > k->ordered_cap) {
+		check_ordered_grow(k);
+	}
+	struct sim_ordered *o = check_ordered_slot(k->ordered_tab, k->ordered_cap, key);
+	if (o->key == 0) {
+		o->key = key;
+		o->seq = seq;
+		k->ordered_count++;
+	} else if (o->seq != seq) {
+		c->stats.dup_executions++;
+	}
+}
+
 /* The first honest execution of seq: who submitted what it orders. */
 static void check_entries(struct sim_cluster *c, uint64_t seq, const uint8_t *batch, size_t len)
 {
@@ -91,6 +146,7 @@ static void check_entries(struct sim_cluster *c, uint64_t seq, const uint8_t *ba
 		int32_t id = sim_entry_id(c, entry, entry_len);
 		if (id < 0) {
 			c->stats.foreign_entries++;
+			check_foreign(c, seq, entry, entry_len);
 			continue;
 		}
 		struct sim_entry *e = &c->clients.e[id];
@@ -102,6 +158,8 @@ static void check_entries(struct sim_cluster *c, uint64_t seq, const uint8_t *ba
 			}
 		} else if (e->seq != seq) {
 			c->stats.dup_executions++;
+			sim_trace(c, "duplicate: entry %d ordered at seq %" PRIu64 " and %" PRIu64,
+			          id, e->seq, seq);
 		}
 	}
 }

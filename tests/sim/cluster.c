@@ -14,7 +14,7 @@
 #include <string.h>
 
 #define CLUSTER_ENTRY_BYTES_MAX 256u
-#define CLUSTER_SNAPSHOT_MAX    4096u
+#define CLUSTER_SNAPSHOT_MAX    (SIM_SNAPSHOT_BYTES + SIM_APP_IDS_BYTES)
 
 void sim_options_defaults(struct sim_options *o, uint64_t seed, uint32_t replicas)
 {
@@ -563,6 +563,9 @@ void sim_cluster_byzantine_set(struct sim_cluster *c, uint32_t node, uint32_t be
 	struct sim_node *nd = &c->nodes[node];
 	sim_byz_close(&nd->byz);
 	sim_byz_init(&nd->byz, behaviours, rate_ppm);
+	if (behaviours & SIM_BYZ_CENSOR_ONE) {
+		nd->byz.censor_pick = sim_rng_next(&c->rng_byz);
+	}
 	nd->byzantine = true;
 	sim_trace(c, "n%u BYZANTINE behaviours 0x%x rate %u", node, behaviours, rate_ppm);
 }
@@ -650,6 +653,7 @@ const struct sim_stats *sim_cluster_stats(struct sim_cluster *c)
 	s->commits = c->check.seq_max;
 	s->entries_submitted = c->clients.count;
 	s->entries_executed = c->clients.count - c->clients.unordered;
+	s->entries_ordered = s->entries_executed + c->check.ordered_count;
 	s->signs = c->crypto.signs;
 	s->verifies = c->crypto.verifies;
 	s->view_changes = 0;

@@ -61,8 +61,14 @@ enum sim_byz_behaviour {
 	SIM_BYZ_EAGER_VOTE = 1u << 14,       /* PREPARE+COMMIT on any PRE-PREPARE at once,
 	                                      * a VIEW-CHANGE of its own on any it hears */
 	SIM_BYZ_FORGE_NEW_VIEW = 1u << 15,   /* NEW-VIEW for its next view, without a quorum */
+	SIM_BYZ_CENSOR_ONE = 1u << 16,       /* never takes in one client's entries (ids = k
+	                                      * mod 32; --voters: one honest seat's VOTEs and
+	                                      * one submitter's SUBMITs, 1 in 8) and, as
+	                                      * primary, orders an entry of its own every
+	                                      * 50 ms: only a timer that follows the
+	                                      * censored entries replaces it */
 };
-#define SIM_BYZ_BEHAVIOURS 16u
+#define SIM_BYZ_BEHAVIOURS 17u
 #define SIM_BYZ_ALL        ((1u << SIM_BYZ_BEHAVIOURS) - 1u)
 
 /* Network faults in force; probabilities in parts per million. */
@@ -122,8 +128,11 @@ struct sim_stats {
 	uint64_t commits; /* sequence numbers committed (agreed across honest replicas) */
 	uint64_t entries_submitted;
 	uint64_t entries_executed;
-	uint64_t dup_executions;  /* entries ordered at more than one sequence number */
-	uint64_t foreign_entries; /* entries nobody submitted (a Byzantine primary's) */
+	uint64_t dup_executions;  /* executions of an entry at a second (third...) sequence
+	                           * number: the clients' entries and the foreign ones */
+	uint64_t entries_ordered; /* distinct entries ordered: the clients' and foreign */
+	uint64_t foreign_entries; /* executed entries that are not the clients' (--voters:
+	                           * all of them; else a Byzantine primary's) */
 	uint64_t view_changes;    /* highest pbft_status.view_changes of an honest replica */
 	uint64_t state_transfers; /* pbft_status.state_transfers, all replicas */
 	uint64_t msgs_rejected;   /* pbft_status.msgs_rejected, honest replicas */

@@ -222,9 +222,13 @@ static void main_report(const struct main_args *a, const struct sim_stats *s, do
 	printf("  steps            %" PRIu64 " (%" PRIu64 " simulated s)\n", s->steps,
 	       s->sim_ms / 1000u);
 	printf("  commits          %" PRIu64 " seqs; entries %" PRIu64 " submitted, %" PRIu64
-	       " executed, %" PRIu64 " executed twice, %" PRIu64 " foreign\n",
-	       s->commits, s->entries_submitted, s->entries_executed, s->dup_executions,
-	       s->foreign_entries);
+	       " executed, %" PRIu64 " foreign (not the clients': votes, TICKs, Byzantine)\n",
+	       s->commits, s->entries_submitted, s->entries_executed, s->foreign_entries);
+	uint64_t ordered = s->entries_ordered;
+	printf("  duplicates       %" PRIu64 " executions of an entry already ordered at another "
+	       "seq (%.2f%% of %" PRIu64 " distinct entries ordered)\n",
+	       s->dup_executions,
+	       ordered != 0 ? 100.0 * (double)s->dup_executions / (double)ordered : 0.0, ordered);
 	printf("  view changes     %" PRIu64 "\n", s->view_changes);
 	printf("  state transfers  %" PRIu64 "\n", s->state_transfers);
 	printf("  messages         %" PRIu64 " sent (%" PRIu64 " bytes), %" PRIu64
@@ -243,9 +247,11 @@ static void main_report(const struct main_args *a, const struct sim_stats *s, do
 	}
 	printf("  violations       %" PRIu64 "\n", s->violations);
 	printf("seeds=%" PRIu64 " coordinators=%u steps=%" PRIu64 " commits=%" PRIu64
-	       " view_changes=%" PRIu64 " state_transfers=%" PRIu64 " dropped=%" PRIu64
-	       " duplicated=%" PRIu64 " crashes=%" PRIu64 " violations=%" PRIu64 " seconds=%.1f%s",
-	       s->seeds, a->replicas, s->steps, s->commits, s->view_changes, s->state_transfers,
+	       " entries_ordered=%" PRIu64 " dup_executions=%" PRIu64 " view_changes=%" PRIu64
+	       " state_transfers=%" PRIu64 " dropped=%" PRIu64 " duplicated=%" PRIu64
+	       " crashes=%" PRIu64 " violations=%" PRIu64 " seconds=%.1f%s",
+	       s->seeds, a->replicas, s->steps, s->commits, s->entries_ordered, s->dup_executions,
+	       s->view_changes, s->state_transfers,
 	       s->msgs_lost + s->msgs_cut + s->msgs_dropped_full, s->msgs_duplicated, s->crashes,
 	       s->violations, seconds, a->voters != 0 ? "" : "\n");
 	if (a->voters != 0) {
@@ -294,9 +300,11 @@ static int main_one(const struct main_args *a, uint64_t seed, struct sim_stats *
 	sim_stats_add(sum, &one);
 	if (a->verbose) {
 		printf("seed %" PRIu64 ": steps=%" PRIu64 " commits=%" PRIu64 " views=%" PRIu64
-		       " transfers=%" PRIu64 " crashes=%" PRIu64 " entries=%" PRIu64 "%s\n",
+		       " transfers=%" PRIu64 " crashes=%" PRIu64 " entries=%" PRIu64
+		       " dups=%" PRIu64 "%s\n",
 		       seed, one.steps, one.commits, one.view_changes, one.state_transfers,
-		       one.crashes, one.entries_submitted, rc ? " VIOLATION" : "");
+		       one.crashes, one.entries_submitted, one.dup_executions,
+		       rc ? " VIOLATION" : "");
 	}
 	if (rc == 1) {
 		printf("VIOLATION seed=%" PRIu64 " step=%" PRIu64 " t=%" PRIu64 "ms node=%u: %s\n",

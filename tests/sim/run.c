@@ -104,6 +104,9 @@ static void run_pick_byzantine(struct run *run)
 		if (hunting) {
 			b = run_hunting_behaviours(r, b);
 		}
+		if (c->o.mutations & PBFT_MUTATE_TIMER_ANY_PROGRESS) {
+			b = SIM_BYZ_CENSOR_ONE; /* nothing else to trip a view change */
+		}
 		sim_cluster_byzantine_set(c, node, b, rate);
 	}
 }
@@ -334,6 +337,7 @@ static const struct {
     {"send-before-persist", PBFT_MUTATE_SEND_BEFORE_PERSIST},
     {"new-view-no-proof", PBFT_MUTATE_NEW_VIEW_NO_PROOF},
     {"view-change-drop-prepared", PBFT_MUTATE_VIEW_CHANGE_DROP_P},
+    {"timer-any-progress", PBFT_MUTATE_TIMER_ANY_PROGRESS},
 };
 
 const char *sim_mutation_name(size_t i, uint32_t *bits)

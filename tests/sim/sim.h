@@ -59,14 +59,18 @@ struct pbft_crypto sim_crypto_table(struct sim_crypto *k, uint32_t self);
 void sim_crypto_sign_core(struct sim_crypto *k, uint32_t signer, struct pbft_core *core);
 
 /* ---- the test application: a hash chain over executed batches ---- */
+#define SIM_APP_IDS_BYTES (SIM_ENTRIES_MAX / 8u)
 struct sim_app {
 	struct sim_cluster *cluster;
 	uint32_t node;
 	uint64_t seq;
 	uint64_t entries;
 	uint8_t chain[32];
+	/* the clients' entries executed, by id (not with --voters: there the
+	 * certification app answers pbft_app.executed) */
+	uint8_t ids[SIM_APP_IDS_BYTES];
 };
-#define SIM_SNAPSHOT_BYTES 52u
+#define SIM_SNAPSHOT_BYTES 52u /* the header; then ids, without --voters */
 void sim_app_reset(struct sim_app *a, struct sim_cluster *c, uint32_t node);
 struct pbft_app sim_app_table(struct sim_app *a);
 void sim_app_state_digest(const struct sim_app *a, uint8_t out[32]);
@@ -154,6 +158,10 @@ struct sim_signed {
 	uint8_t node;      /* 0xff: empty slot */
 	uint8_t type;
 };
+struct sim_ordered {
+	uint64_t key; /* 0: empty */
+	uint64_t seq;
+};
 struct sim_check {
 	struct sim_seqinfo *seqs;
 	uint64_t seqs_cap;
@@ -161,6 +169,12 @@ struct sim_check {
 	struct sim_signed *signed_tab;
 	uint64_t signed_cap;
 	uint64_t signed_count;
+	/* entries that are not the clients' (the voters' app entries, a
+	 * Byzantine primary's): first 8 bytes of their SHA-256 -> the first seq
+	 * that ordered them, to count duplicate executions */
+	struct sim_ordered *ordered_tab;
+	uint64_t ordered_cap;
+	uint64_t ordered_count;
 	struct sim_violation v;
 };
 
@@ -188,6 +202,9 @@ struct sim_byz {
 	uint64_t mute_until_ms;
 	uint64_t flood_view;
 	uint64_t echoed_view; /* the highest view it seconded a VIEW-CHANGE for */
+	uint64_t censor_pick; /* SIM_BYZ_CENSOR_ONE: what it censors */
+	uint64_t filler_ms;   /* SIM_BYZ_CENSOR_ONE: its next entry of its own */
+	uint64_t fillers;
 	struct sim_buf *captured[SIM_CAPTURED_MAX];
 	uint32_t captured_count;
 	uint32_t captured_next;
@@ -299,6 +316,11 @@ void sim_voters_digest(struct sim_cluster *c, uint32_t node, const uint8_t *snap
                        uint8_t out[32]);
 bool sim_voters_expired(struct sim_cluster *c, uint32_t node, const uint8_t *entry, size_t len,
                         uint64_t now_ms);
+bool sim_voters_executed(struct sim_cluster *c, uint32_t node, const uint8_t *entry, size_t len);
+/* SIM_BYZ_CENSOR_ONE: is entry one that pick censors (an honest seat's VOTE,
+ * or a SUBMIT of one submitter in 8)? */
+bool sim_voters_censored(const struct sim_cluster *c, uint64_t pick, const uint8_t *entry,
+                         size_t len);
 /* An honest replica's update: voters learn from its certified batches. */
 void sim_voters_committed(struct sim_cluster *c, struct sim_node *nd, const struct pbft_update *u);
 uint64_t sim_voters_next_ms(const struct sim_cluster *c);

@@ -427,6 +427,34 @@ bool sim_voters_expired(struct sim_cluster *c, uint32_t node, const uint8_t *ent
 	return synod_app_tick_expired(c->voters->apps[node], entry, len, now_ms);
 }
 
+/* pbft_app.executed: the real app's answer from its state. */
+bool sim_voters_executed(struct sim_cluster *c, uint32_t node, const uint8_t *entry, size_t len)
+{
+	return synod_app_executed(c->voters->apps[node], entry, len);
+}
+
+bool sim_voters_censored(const struct sim_cluster *c, uint64_t pick, const uint8_t *entry,
+                         size_t len)
+{
+	const struct sim_voters *v = c->voters;
+	if (len < 2) {
+		return false;
+	}
+	if (entry[0] == SYNOD_ENTRY_SUBMIT) {
+		uint8_t id[SYNOD_HASH_BYTES];
+		synod_sha256(id, entry + 1, len - 1u);
+		return id[0] % 8u == (pick >> 32) % 8u;
+	}
+	uint32_t seat = (uint32_t)(pick % v->seats);
+	while (v->byz[seat] != 0) {
+		seat = (seat + 1u) % v->seats; /* the seats are never all Byzantine */
+	}
+	struct synod_vote_envelope env;
+	return entry[0] == SYNOD_ENTRY_VOTE &&
+	       synod_vote_decode(&env, (const char *)entry + 1, len - 1u, NULL, 0) == 0 &&
+	       env.vote.seat == seat;
+}
+
 /* pbft_app.overdue: log time lags this replica's clock (a primary that
  * withholds TICKs is timed out). */
 bool sim_voters_overdue(struct sim_cluster *c, uint32_t node, uint64_t now_ms)
@@ -784,10 +812,9 @@ static void v_voters(struct sim_cluster *c)
 			if (st->state == V_WAIT && c->now_ms >= st->cast_ms) {
 				v_cast(c, r, s);
 			} else if (st->state == V_CAST && c->now_ms >= st->retry_ms) {
-				if (r->decided) {
-					st->state = V_DONE; /* the coordinator's API says so */
-					continue;
-				}
+				/* until the vote is in the log, decided or not: a late vote
+				 * still counts for participation, and a primary that
+				 * censors one seat must not get away with it */
 				st->retry_ms = c->now_ms + c->o.client_retry_ms;
 				v_send(c, (uint32_t)sim_rng_below(&v->rng, c->n), st->vote,
 				       st->len);
@@ -828,8 +855,8 @@ void sim_voters_heal(struct sim_cluster *c)
 
 /* ---- liveness ---- */
 
-/* true when request r is decided at every honest coordinator (or was refused
- * as expired at submission). */
+/* true when request r is decided at every honest coordinator and every
+ * honest seat's vote on it is in the log (or r was refused at submission). */
 static bool v_req_live(const struct sim_cluster *c, const struct v_req *r)
 {
 	if (r->submit_result < 0) {
@@ -837,6 +864,11 @@ static bool v_req_live(const struct sim_cluster *c, const struct v_req *r)
 	}
 	if (r->submit_result != SYNOD_SUBMIT_ACCEPTED) {
 		return true;
+	}
+	for (uint32_t s = 0; s < c->voters->seats; s++) {
+		if (c->voters->byz[s] == 0 && r->seats[s].state != V_DONE) {
+			return false; /* an honest seat's vote is not in the log yet */
+		}
 	}
 	for (uint32_t i = 0; i < c->n; i++) {
 		struct synod_tally t;
@@ -894,8 +926,9 @@ void sim_voters_stuck(struct sim_cluster *c, uint64_t healed_ms, const char *why
 		off += w > 0 ? (size_t)w : 0;
 	}
 	sim_violation(c, 0,
-	              "liveness: %s %" PRIu64 " ms after the heal: %u of %u requests undecided "
-	              "at some honest coordinator (first: %s, submit result %d, seen at seq "
+	              "liveness: %s %" PRIu64 " ms after the heal: %u of %u requests undecided or "
+	              "missing an honest seat's vote at some honest coordinator (first: %s, submit "
+	              "result %d, seen at seq "
 	              "%" PRIu64 ", log time %" PRIu64 ");%s",
 	              why, c->now_ms - healed_ms, undecided, v->count, h, (int)res, seen,
 	              v_log_time(c), nodes);

@@ -436,9 +436,55 @@ static void submit_table_full(void **state)
 	fx_free(f);
 }
 
+/* pbft_app.executed from the state: SUBMITs by request id, VOTEs by the
+ * exact vote in the seat's slot, TICKs at or below log time; and it holds in
+ * an app restored from a snapshot (what a restarted replica has). */
+static void executed_from_state(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new();
+	uint8_t id[SYNOD_HASH_BYTES], sub[FX_ENTRY_BYTES], other[FX_ENTRY_BYTES];
+	uint8_t vote[FX_ENTRY_BYTES], vote2[FX_ENTRY_BYTES], tick[SYNOD_APP_TICK_BYTES];
+	size_t sub_len = 0, other_len = 0, vote_len = 0, vote2_len = 0;
+	assert_int_equal(synod_testkit_request(sub, sizeof sub, &sub_len, id, f->now_ms + 5000, 1),
+	                 0);
+	assert_false(synod_app_executed(f->app, sub, sub_len));
+	fx_entry(f, sub, sub_len);
+	assert_true(synod_app_executed(f->app, sub, sub_len));
+	fx_vote_entry(f, 3, id, fx_epoch(f), SYNOD_VERDICT_APPROVE, 0, vote, &vote_len);
+	fx_vote_entry(f, 4, id, fx_epoch(f), SYNOD_VERDICT_APPROVE, 0, vote2, &vote2_len);
+	assert_false(synod_app_executed(f->app, vote, vote_len));
+	fx_entry(f, vote, vote_len);
+	assert_true(synod_app_executed(f->app, vote, vote_len));
+	assert_false(synod_app_executed(f->app, vote2, vote2_len)); /* another seat */
+	fx_vote_entry(f, 3, id, fx_epoch(f), SYNOD_VERDICT_REJECT, 1, vote2, &vote2_len);
+	assert_false(synod_app_executed(f->app, vote2, vote2_len)); /* an equivocation, not yet */
+	synod_entry_tick(tick, f->now_ms);
+	assert_true(synod_app_executed(f->app, tick, sizeof tick));
+	synod_entry_tick(tick, f->now_ms + 1);
+	assert_false(synod_app_executed(f->app, tick, sizeof tick));
+	assert_int_equal(
+	    synod_testkit_request(other, sizeof other, &other_len, NULL, f->now_ms + 5000, 2), 0);
+	assert_false(synod_app_executed(f->app, other, other_len));
+	assert_false(synod_app_executed(f->app, sub, 1)); /* malformed: never */
+	size_t cap = synod_app_snapshot_bytes_max(&f->kit.cluster.policy), len = 0;
+	uint8_t *snap = malloc(cap);
+	assert_non_null(snap);
+	assert_int_equal(synod_app_snapshot(f->app, snap, cap, &len), 0);
+	struct synod_app *g = fx_app_new(f);
+	assert_int_equal(synod_app_restore(g, f->log.count, snap, len), 0);
+	assert_true(synod_app_executed(g, sub, sub_len));
+	assert_true(synod_app_executed(g, vote, vote_len));
+	assert_false(synod_app_executed(g, other, other_len));
+	synod_app_close(g);
+	free(snap);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(executed_from_state),
 	    cmocka_unit_test(tally_21_approvals_then_rejected),
 	    cmocka_unit_test(tally_12_rejections_reject),
 	    cmocka_unit_test(tally_22_approvals_approve),

@@ -161,6 +161,62 @@ static void scenario_censoring_primary(void **state)
 	sim_cluster_close(c);
 }
 
+/* A primary that orders everything (and an entry of its own every 50 ms)
+ * but one client's entries (SIM_BYZ_CENSOR_ONE: one id in 32): the backups'
+ * timers follow the censored entries, not the batches that execute, so it is
+ * replaced and they execute. Under PBFT_MUTATE_TIMER_ANY_PROGRESS (any
+ * execution restarts the timer) it stays primary and they never do. */
+static void scenario_selective_censor(void **state)
+{
+	(void)state;
+	struct sim_cluster *c = scenario_cluster(4, 606);
+	sim_cluster_byzantine_set(c, 0, SIM_BYZ_CENSOR_ONE, 1000000);
+	int32_t ids[40];
+	for (uint32_t k = 0; k < 40; k++) {
+		ids[k] = sim_cluster_submit(c, 1u << (1u + k % 3u));
+		assert_true(ids[k] >= 0);
+		assert_int_equal(sim_cluster_run_ms(c, 5), 0);
+	}
+	for (uint32_t k = 0; k < 40; k++) {
+		scenario_executed(c, ids[k]);
+	}
+	for (uint32_t i = 1; i < 4; i++) {
+		assert_true(scenario_view(c, i) >= 1);
+	}
+	assert_int_equal(sim_cluster_stats(c)->dup_executions, 0);
+	scenario_no_violation(c);
+	sim_cluster_close(c);
+}
+
+/* A replica cut off while its clients' entries execute elsewhere catches up
+ * by a snapshot: the entries it still held leave its queue (app.executed)
+ * instead of being waited for and proposed again. */
+static void scenario_snapshot_reconciles_pending(void **state)
+{
+	(void)state;
+	struct sim_cluster *c = scenario_cluster(4, 707);
+	sim_cluster_isolate(c, 3);
+	for (uint32_t k = 0; sim_cluster_committed_seq(c) < 11u * 4u + 2u; k++) {
+		int32_t id = sim_cluster_submit(c, 0xfu);
+		assert_true(id >= 0 && k < 200);
+		int rc = sim_cluster_run_until_executed_by(c, (uint32_t)id, 0x7u, SCENARIO_MS_MAX);
+		scenario_no_violation(c);
+		assert_int_equal(rc, 0);
+	}
+	struct pbft_status st;
+	sim_cluster_status(c, 3, &st);
+	assert_true(st.pending_entries > 0 && st.last_executed == 0);
+	sim_cluster_heal(c);
+	scenario_executed(c, sim_cluster_submit(c, 0x1u));
+	assert_int_equal(sim_cluster_run_ms(c, 2000), 0);
+	sim_cluster_status(c, 3, &st);
+	assert_true(st.state_transfers > 0);
+	assert_int_equal(st.pending_entries, 0);
+	assert_int_equal(sim_cluster_stats(c)->dup_executions, 0);
+	scenario_no_violation(c);
+	sim_cluster_close(c);
+}
+
 int main(void)
 {
 	if (getenv("SYNOD_LOG_LEVEL") == NULL) {
@@ -172,6 +228,8 @@ int main(void)
 	    cmocka_unit_test(scenario_state_transfer),
 	    cmocka_unit_test(scenario_partition_2_2),
 	    cmocka_unit_test(scenario_censoring_primary),
+	    cmocka_unit_test(scenario_selective_censor),
+	    cmocka_unit_test(scenario_snapshot_reconciles_pending),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
