@@ -41,6 +41,8 @@ void sim_check_close(struct sim_check *k)
 {
 	free(k->seqs);
 	free(k->signed_tab);
+	free(k->proposed);
+	k->proposed = NULL;
 	k->seqs = NULL;
 	k->signed_tab = NULL;
 }
@@ -143,6 +145,7 @@ void sim_check_execute(struct sim_cluster *c, uint32_t node, uint64_t seq, const
 		si->digest_set = true;
 		si->digest_node = (uint8_t)node;
 		check_entries(c, seq, batch, len);
+		sim_certs_executed(c, node, seq, digest);
 	} else if (c->o.checks && memcmp(si->digest, digest, 32) != 0) {
 		char a[17], b[17];
 		check_hex8(a, si->digest);
@@ -373,6 +376,9 @@ void sim_check_sends(struct sim_cluster *c, struct sim_node *nd, const struct pb
 {
 	for (uint32_t i = 0; i < u->send_count && !c->stopped; i++) {
 		check_send(c, nd, &u->sends[i]);
+		if (!c->stopped) {
+			sim_certs_send(c, nd->index, u->sends[i].bytes, u->sends[i].len);
+		}
 	}
 }
 
@@ -388,6 +394,9 @@ void sim_check_status(struct sim_cluster *c, struct sim_node *nd, bool restarted
 		              nd->view_seen, st.view);
 	}
 	nd->view_seen = st.view;
+	if (c->o.checks && sim_honest(c, nd->index)) {
+		sim_certs_stable(c, nd);
+	}
 	if (st.last_executed != nd->app.seq) {
 		sim_violation(c, nd->index,
 		              "status.last_executed %" PRIu64

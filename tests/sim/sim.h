@@ -142,10 +142,13 @@ void sim_net_pop(struct sim_net *n, struct sim_packet *out);
 struct sim_seqinfo {
 	uint8_t digest[32]; /* batch digest executed at this seq */
 	uint8_t state[32];  /* app state digest after it */
+	uint8_t ckpt[32];   /* digest of the stable checkpoint at this seq */
 	bool digest_set;
 	bool state_set;
+	bool ckpt_set;
 	uint8_t digest_node; /* who set them first */
 	uint8_t state_node;
+	uint8_t ckpt_node;
 };
 struct sim_signed {
 	uint64_t view;
@@ -161,6 +164,11 @@ struct sim_check {
 	struct sim_signed *signed_tab;
 	uint64_t signed_cap;
 	uint64_t signed_count;
+	/* digests (first 8 bytes, | 1) of PRE-PREPAREs primaries sent: certs.c */
+	uint64_t *proposed;
+	uint64_t proposed_cap;
+	uint64_t proposed_count;
+	bool proposed_full;
 	struct sim_violation v;
 };
 
@@ -214,6 +222,7 @@ struct sim_node {
 	uint64_t exec_durable;      /* executed seq whose records are durable */
 	uint64_t exec_pending;      /* executed seq whose records await the next sync */
 	uint64_t exec_before_crash; /* exec_durable when it last crashed */
+	uint64_t stable_checked;    /* the stable checkpoint seq certs.c last checked */
 	struct pbft_status acc;     /* counters of previous lives */
 };
 
@@ -279,6 +288,13 @@ void sim_check_committed(struct sim_cluster *c, struct sim_node *nd, const struc
  * nothing, so nothing is checked). */
 void sim_check_sends(struct sim_cluster *c, struct sim_node *nd, const struct pbft_update *u);
 void sim_check_status(struct sim_cluster *c, struct sim_node *nd, bool restarted);
+
+/* certs.c: the certificate oracles (see there) */
+void sim_certs_send(struct sim_cluster *c, uint32_t node, const uint8_t *bytes, size_t len);
+void sim_certs_stable(struct sim_cluster *c, struct sim_node *nd);
+void sim_certs_wire(struct sim_cluster *c, uint32_t from, const uint8_t *bytes, size_t len);
+void sim_certs_executed(struct sim_cluster *c, uint32_t node, uint64_t seq,
+                        const uint8_t digest[32]);
 
 /* voters.c (o.voters != 0 only) */
 struct sim_voters;
