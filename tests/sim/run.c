@@ -72,9 +72,10 @@ static uint32_t run_pick_behaviours(struct sim_rng *r)
  * rewrites its NEW-VIEW (a quorum bug needs a liar to complete a quorum). */
 static uint32_t run_hunting_behaviours(struct sim_rng *r, uint32_t b)
 {
-	static const uint32_t lean[] = {SIM_BYZ_EQUIVOCATE, SIM_BYZ_EAGER_VOTE,
+	static const uint32_t lean[] = {SIM_BYZ_EQUIVOCATE,     SIM_BYZ_EAGER_VOTE,
 	                                SIM_BYZ_BOGUS_NEW_VIEW, SIM_BYZ_BOGUS_VIEW_CHANGE,
-	                                SIM_BYZ_FORGE_NEW_VIEW};
+	                                SIM_BYZ_FORGE_NEW_VIEW, SIM_BYZ_FORGE_PROOFS,
+	                                SIM_BYZ_FORGE_STATE,    SIM_BYZ_BACKUP_PROPOSE};
 	for (uint32_t i = 0; i < sizeof lean / sizeof lean[0]; i++) {
 		if (sim_rng_ppm(r, 700000)) {
 			b |= lean[i];
@@ -87,7 +88,7 @@ static void run_pick_byzantine(struct run *run)
 {
 	struct sim_cluster *c = run->c;
 	struct sim_rng *r = &run->r;
-	bool hunting = c->o.mutations != 0;
+	bool hunting = c->o.mutations != 0 || c->o.hunt;
 	uint32_t count =
 	    sim_rng_ppm(r, hunting ? 200000 : 300000) ? 0 : (uint32_t)sim_rng_range(r, 1, c->f);
 	for (uint32_t k = 0; k < count; k++) {

@@ -196,6 +196,7 @@ struct sim_byz {
 	uint64_t mute_until_ms;
 	uint64_t flood_view;
 	uint64_t echoed_view; /* the highest view it seconded a VIEW-CHANGE for */
+	uint64_t forged_view; /* the highest view it sent a forged VIEW-CHANGE for */
 	struct sim_buf *captured[SIM_CAPTURED_MAX];
 	uint32_t captured_count;
 	uint32_t captured_next;
@@ -290,6 +291,8 @@ void sim_check_sends(struct sim_cluster *c, struct sim_node *nd, const struct pb
 void sim_check_status(struct sim_cluster *c, struct sim_node *nd, bool restarted);
 
 /* certs.c: the certificate oracles (see there) */
+const char *sim_certs_quorum_bad(struct sim_cluster *c, uint8_t type, uint64_t seq,
+                                 const uint8_t digest[32], const uint8_t *cores, uint32_t count);
 void sim_certs_send(struct sim_cluster *c, uint32_t node, const uint8_t *bytes, size_t len);
 void sim_certs_stable(struct sim_cluster *c, struct sim_node *nd);
 void sim_certs_wire(struct sim_cluster *c, uint32_t from, const uint8_t *bytes, size_t len);
@@ -333,5 +336,15 @@ bool sim_byz_filter(struct sim_cluster *c, struct sim_node *nd, const struct pbf
 void sim_byz_send(struct sim_cluster *c, struct sim_node *nd, const struct pbft_update *u);
 /* Unprompted mischief, on the replica's ticks. */
 void sim_byz_tick(struct sim_cluster *c, struct sim_node *nd);
+/* Encodes core | payload (signed as nd if resign) and sends it, counted. */
+void sim_byz_emit(struct sim_cluster *c, struct sim_node *nd, uint32_t to,
+                  const struct pbft_core *core, const uint8_t *payload, uint32_t payload_len,
+                  bool resign);
+
+/* forge.c: forgeries with one defect each (see there); true when sent. */
+bool sim_forge_view_change(struct sim_cluster *c, struct sim_node *nd, const struct pbft_msg *m);
+bool sim_forge_state(struct sim_cluster *c, struct sim_node *nd, uint32_t to,
+                     const struct pbft_msg *m);
+void sim_forge_backup_propose(struct sim_cluster *c, struct sim_node *nd);
 
 #endif
