@@ -188,7 +188,8 @@ bool sim_forge_view_change(struct sim_cluster *c, struct sim_node *nd, const str
 	bool in_c = np == 0 || (k.seq > 0 && sim_rng_ppm(&c->rng_byz, 400000));
 	uint32_t first = 0; /* P elements kept: [first, np) */
 	if (in_c && k.seq > 0) {
-		enum forge_defect d = (enum forge_defect)sim_rng_below(&c->rng_byz, FORGE_OTHER_VIEW);
+		enum forge_defect d =
+		    (enum forge_defect)sim_rng_below(&c->rng_byz, FORGE_OTHER_VIEW);
 		if (d == FORGE_OTHER_SEQ && sim_rng_ppm(&c->rng_byz, 500000)) {
 			/* claim h one interval higher with the proof for h */
 			k.seq += c->o.checkpoint_interval;
@@ -242,8 +243,8 @@ bool sim_forge_state(struct sim_cluster *c, struct sim_node *nd, uint32_t to,
 	forge_list_read(&proof, st.checkpoints, st.checkpoint_count);
 	bool in_c = st.batch_count == 0 || (proof.count > 0 && sim_rng_ppm(&c->rng_byz, 500000));
 	enum forge_defect d = (enum forge_defect)sim_rng_below(&c->rng_byz, FORGE_OWN);
-	if (in_c && (d == FORGE_OTHER_VIEW ||
-	             !forge_list_defect(c, nd, &proof, d, 2 * c->f + 1, c->o.checkpoint_interval))) {
+	if (in_c && (d == FORGE_OTHER_VIEW || !forge_list_defect(c, nd, &proof, d, 2 * c->f + 1,
+	                                                         c->o.checkpoint_interval))) {
 		return false;
 	}
 	struct synod_wbuf w;

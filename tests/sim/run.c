@@ -335,6 +335,15 @@ static const struct {
     {"send-before-persist", PBFT_MUTATE_SEND_BEFORE_PERSIST},
     {"new-view-no-proof", PBFT_MUTATE_NEW_VIEW_NO_PROOF},
     {"view-change-drop-prepared", PBFT_MUTATE_VIEW_CHANGE_DROP_P},
+    {"no-signature-check", PBFT_MUTATE_NO_SIGNATURE_CHECK},
+    {"pre-prepare-any-sender", PBFT_MUTATE_PRE_PREPARE_ANY_SENDER},
+    {"state-cert-unchecked", PBFT_MUTATE_STATE_CERT_UNCHECKED},
+    {"state-snapshot-unchecked", PBFT_MUTATE_STATE_SNAPSHOT_UNCHECKED},
+    {"checkpoint-proof-no-sig", PBFT_MUTATE_CKPT_PROOF_NO_SIG},
+    {"checkpoint-proof-mixed-digests", PBFT_MUTATE_CKPT_PROOF_MIXED},
+    {"view-change-unchecked-c", PBFT_MUTATE_VIEW_CHANGE_UNCHECKED_C},
+    {"view-change-unchecked-p", PBFT_MUTATE_VIEW_CHANGE_UNCHECKED_P},
+    {"new-view-o-unchecked", PBFT_MUTATE_NEW_VIEW_O_DIGESTS},
 };
 
 const char *sim_mutation_name(size_t i, uint32_t *bits)

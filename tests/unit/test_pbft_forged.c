@@ -113,10 +113,8 @@ static struct t *t_open(void)
 	cfg.timeout_ms_min = 100;
 	cfg.timeout_ms_max = 1600;
 	cfg.crypto = (struct pbft_crypto){.ctx = t, .sign = t_sign, .verify = t_verify};
-	cfg.app = (struct pbft_app){.ctx = &t->app,
-	                            .execute = t_execute,
-	                            .snapshot = t_snapshot,
-	                            .restore = t_restore};
+	cfg.app = (struct pbft_app){
+	    .ctx = &t->app, .execute = t_execute, .snapshot = t_snapshot, .restore = t_restore};
 	char err[256];
 	assert_int_equal(pbft_init(&t->p, &cfg, err, sizeof err), 0);
 	t->now_ms = 1000;
@@ -364,10 +362,10 @@ static void forged_view_change_refused(void **state)
 {
 	(void)state;
 	static const enum vc_defect defects[] = {
-	    CP_BAD_SIG,    CP_OTHER_SEQ, CP_DUP,       CP_OTHER_DIG, CP_SHORT,    VC_H_NOT_K,
-	    VC_C_WITH_H0,  PP_NEW_VIEW,  PP_BACKUP,    PP_BAD_SIG,   PR_BAD_SIG,  PR_OTHER_VIEW,
-	    PR_OTHER_SEQ,  PR_PRIMARY,   PR_DUP,       PR_OTHER_DIG, PR_SHORT,    P_SEQ_TWICE,
-	    P_BEYOND,      CC_NEW_VIEW,  CC_SHORT};
+	    CP_BAD_SIG,   CP_OTHER_SEQ, CP_DUP,    CP_OTHER_DIG, CP_SHORT,   VC_H_NOT_K,
+	    VC_C_WITH_H0, PP_NEW_VIEW,  PP_BACKUP, PP_BAD_SIG,   PR_BAD_SIG, PR_OTHER_VIEW,
+	    PR_OTHER_SEQ, PR_PRIMARY,   PR_DUP,    PR_OTHER_DIG, PR_SHORT,   P_SEQ_TWICE,
+	    P_BEYOND,     CC_NEW_VIEW,  CC_SHORT};
 	for (size_t i = 0; i < sizeof defects / sizeof defects[0]; i++) {
 		struct t *t = t_open();
 		int rc = t_vc_send(t, 2, 2, defects[i]);
@@ -413,8 +411,8 @@ static int t_nv_send(struct t *t, enum nv_defect d)
 	synod_wbuf_u32(&w, count);
 	for (uint32_t i = 0; i < count; i++) {
 		uint64_t h = 0;
-		size_t len = t_vc_payload(t, vc, view,
-		                          i == 2 && d == NV_V_INVALID ? PR_SHORT : VC_NONE, &h);
+		size_t len =
+		    t_vc_payload(t, vc, view, i == 2 && d == NV_V_INVALID ? PR_SHORT : VC_NONE, &h);
 		struct pbft_core c = t_core(PBFT_MSG_VIEW_CHANGE, from[i], view, h, NULL);
 		if (i == 2 && d == NV_V_DUP) {
 			c.sender = 0;
@@ -455,8 +453,8 @@ static void forged_new_view_refused(void **state)
 {
 	(void)state;
 	static const enum nv_defect defects[] = {
-	    NV_V_DUP, NV_V_BAD_SIG, NV_V_INVALID, NV_V_SHORT,   NV_O_VIEW,
-	    NV_O_BAD_SIG, NV_O_SEQ, NV_O_DIGEST,  NV_O_MISSING, NV_FROM_BACKUP};
+	    NV_V_DUP,     NV_V_BAD_SIG, NV_V_INVALID, NV_V_SHORT,   NV_O_VIEW,
+	    NV_O_BAD_SIG, NV_O_SEQ,     NV_O_DIGEST,  NV_O_MISSING, NV_FROM_BACKUP};
 	for (size_t i = 0; i < sizeof defects / sizeof defects[0]; i++) {
 		struct t *t = t_open();
 		assert_int_equal(t_vc_send(t, 0, 2, VC_NONE), 0);
@@ -653,8 +651,8 @@ static void forged_normal_case_refused(void **state)
 	                 0);
 	t_assert_ignored(t);
 	/* a message naming T_SELF as its sender */
-	assert_int_not_equal(
-	    t_deliver(t, t_core(PBFT_MSG_PREPARE, T_SELF, 0, 1, digest), NULL, 0), 0);
+	assert_int_not_equal(t_deliver(t, t_core(PBFT_MSG_PREPARE, T_SELF, 0, 1, digest), NULL, 0),
+	                     0);
 	/* the primary's PRE-PREPARE is accepted: a PREPARE goes out */
 	assert_int_equal(t_deliver(t, t_core(PBFT_MSG_PRE_PREPARE, 0, 0, 1, digest), batch, blen),
 	                 0);
