@@ -7,7 +7,9 @@
  *   pbft_cert_verify accepts, increasing seqs, the agreed digest;
  * - honest replicas never sign two PRE-PREPAREs, PREPAREs, COMMITs or
  *   CHECKPOINTs for one (view, seq) with different digests (NEW-VIEW
- *   re-proposals included), and send only well-formed messages;
+ *   re-proposals included), no PRE-PREPARE, PREPARE or COMMIT of a view
+ *   below one they sent a message in, and send only well-formed messages;
+ * - certificates and provenance: certs.c;
  * - views never decrease within a life; after a restart the view is at least
  *   the highest view it signed a message in, and the executed prefix at least
  *   what was durable at the crash. */
@@ -292,6 +294,19 @@ static void check_signed(struct sim_cluster *c, uint32_t node, const struct pbft
 	}
 }
 
+/* node signed this (type, view, seq) before (any digest: check_signed
+ * reports a second digest). */
+static bool check_signed_before(struct sim_cluster *c, uint32_t node, const struct pbft_core *core)
+{
+	struct sim_check *k = &c->check;
+	if (2 * (k->signed_count + 1) > k->signed_cap && 2 * k->signed_cap > SIM_SIGNED_MAX) {
+		return true; /* the table stopped remembering: assume so */
+	}
+	const struct sim_signed *s = check_slot(k->signed_tab, k->signed_cap, (uint8_t)node,
+	                                        core->type, core->view, core->seq);
+	return s != NULL && s->node != CHECK_EMPTY;
+}
+
 static void check_new_view(struct sim_cluster *c, uint32_t node, const struct pbft_msg *m)
 {
 	struct pbft_new_view nv;
@@ -343,6 +358,19 @@ static void check_send(struct sim_cluster *c, struct sim_node *nd, const struct 
 	}
 	if (m.core.sender != nd->index) {
 		return; /* relaying a message another replica signed */
+	}
+	bool normal_case = m.core.type == PBFT_MSG_PRE_PREPARE || m.core.type == PBFT_MSG_PREPARE ||
+	                   m.core.type == PBFT_MSG_COMMIT;
+	if (normal_case && m.core.view < nd->view_sent &&
+	    !check_signed_before(c, nd->index, &m.core)) {
+		/* Section 4.4: once it has spoken in a view (a VIEW-CHANGE for it
+		 * included), a replica signs nothing new in the normal case of
+		 * older ones (resending what it signed then is no new statement). */
+		sim_violation(
+		    c, nd->index,
+		    "honest n%u signed a %s of view %" PRIu64 " after a message of view %" PRIu64,
+		    nd->index, pbft_msg_type_name(m.core.type), m.core.view, nd->view_sent);
+		return;
 	}
 	switch (m.core.type) {
 	case PBFT_MSG_PRE_PREPARE:
