@@ -30,6 +30,7 @@
 struct t_app {
 	uint64_t seq;
 	uint8_t state[32];
+	uint8_t executed[16][32]; /* batch digest per seq */
 };
 
 struct t {
@@ -65,6 +66,9 @@ static void t_execute(void *ctx, uint64_t seq, const uint8_t *batch, size_t len)
 	synod_sha256(buf + 32, batch, len);
 	synod_sha256(a->state, buf, sizeof buf);
 	a->seq = seq;
+	if (seq < 16) {
+		pbft_batch_digest(a->executed[seq], batch, len);
+	}
 }
 
 static int t_snapshot(void *ctx, uint8_t *buf, size_t cap, size_t *len)
@@ -685,6 +689,134 @@ static void pre_prepare_in_view_change_ignored(void **state)
 	t_close(t);
 }
 
+/* The normal case for (view, seq, batch) as the other replicas play it:
+ * the primary's PRE-PREPARE, two backups' PREPAREs, three COMMITs. */
+static void t_order(struct t *t, uint64_t view, uint64_t seq, const uint8_t *batch, size_t len)
+{
+	uint8_t digest[32];
+	uint32_t primary = (uint32_t)(view % T_N);
+	pbft_batch_digest(digest, batch, len);
+	if (primary != T_SELF && len > 0) {
+		assert_int_equal(t_deliver(t,
+		                           t_core(PBFT_MSG_PRE_PREPARE, primary, view, seq, digest),
+		                           batch, len),
+		                 0);
+	}
+	for (uint32_t j = 0, n = 0; j < T_N && n < 2; j++) {
+		if (j != primary && j != T_SELF) {
+			assert_int_equal(
+			    t_deliver(t, t_core(PBFT_MSG_PREPARE, j, view, seq, digest), NULL, 0),
+			    0);
+			n++;
+		}
+	}
+	for (uint32_t j = 0, n = 0; j < T_N && n < 3; j++) {
+		if (j != T_SELF) {
+			assert_int_equal(
+			    t_deliver(t, t_core(PBFT_MSG_COMMIT, j, view, seq, digest), NULL, 0),
+			    0);
+			n++;
+		}
+	}
+}
+
+/* A batch committed here but not yet executed (a gap below it) stays the
+ * batch that executes, whatever a NEW-VIEW re-proposes there: execution
+ * follows the commit, not the latest proposal. (A valid NEW-VIEW cannot
+ * re-propose another batch at a committed seq; the test can sign one.) */
+static void committed_batch_is_final(void **state)
+{
+	(void)state;
+	static const uint8_t null_batch[4] = {0};
+	uint8_t y[128], x[128], dy[32], dx[32];
+	struct t *t = t_open();
+	size_t ylen = t_batch(y, sizeof y, "committed-in-view-0", dy);
+	size_t xlen = t_batch(x, sizeof x, "proposed-in-view-1", dx);
+	t_order(t, 0, 2, y, ylen); /* seq 1 never came: committed, not executed */
+	assert_int_equal(t_status(t).last_executed, 0);
+	/* V: three VIEW-CHANGEs for view 2 (h = 0) with a prepared certificate
+	 * for x at seq 2 in view 1; O: the null batch at 1, x at 2 */
+	assert_int_equal(t_vc_send(t, 0, 2, VC_NONE), 0); /* f+1: T_SELF joins view 2 */
+	assert_int_equal(t_vc_send(t, 3, 2, VC_NONE), 0);
+	assert_true(t_status(t).in_view_change);
+	struct synod_wbuf w;
+	static uint8_t vc[4096];
+	synod_wbuf_init(&w, t->pay, T_BUF);
+	synod_wbuf_u32(&w, 3);
+	static const uint32_t from[3] = {0, 2, 3};
+	for (uint32_t i = 0; i < 3; i++) {
+		struct synod_wbuf v;
+		synod_wbuf_init(&v, vc, sizeof vc);
+		synod_wbuf_u32(&v, 0);
+		synod_wbuf_u32(&v, 1);
+		synod_wbuf_u8(&v, PBFT_CERT_PREPARED);
+		t_put_core(t, &v, t_core(PBFT_MSG_PRE_PREPARE, 1, 1, 2, dx), -1);
+		synod_wbuf_blob(&v, x, xlen);
+		synod_wbuf_u32(&v, 2);
+		t_put_core(t, &v, t_core(PBFT_MSG_PREPARE, 0, 1, 2, dx), -1);
+		t_put_core(t, &v, t_core(PBFT_MSG_PREPARE, 2, 1, 2, dx), -1);
+		assert_int_equal(v.err, 0);
+		struct pbft_core c = t_core(PBFT_MSG_VIEW_CHANGE, from[i], 2, 0, NULL);
+		synod_sha256(c.digest, vc, v.len);
+		t_put_core(t, &w, c, -1);
+		synod_wbuf_blob(&w, vc, v.len);
+	}
+	uint8_t dnull[32];
+	pbft_batch_digest(dnull, null_batch, sizeof null_batch);
+	synod_wbuf_u32(&w, 2);
+	t_put_core(t, &w, t_core(PBFT_MSG_PRE_PREPARE, 2, 2, 1, dnull), -1);
+	synod_wbuf_blob(&w, null_batch, sizeof null_batch);
+	t_put_core(t, &w, t_core(PBFT_MSG_PRE_PREPARE, 2, 2, 2, dx), -1);
+	synod_wbuf_blob(&w, x, xlen);
+	assert_int_equal(w.err, 0);
+	size_t nv_len = w.len;
+	assert_int_equal(t_deliver(t, t_core(PBFT_MSG_NEW_VIEW, 2, 2, 0, NULL), t->pay, nv_len), 0);
+	assert_false(t_status(t).in_view_change);
+	/* the same NEW-VIEW again: already in view 2, nothing to do */
+	assert_int_equal(t_deliver(t, t_core(PBFT_MSG_NEW_VIEW, 2, 2, 0, NULL), t->pay, nv_len), 0);
+	t_assert_ignored(t);
+	t_order(t, 2, 1, null_batch, sizeof null_batch);
+	assert_int_equal(t_status(t).last_executed, 2);
+	assert_memory_equal(t->app.executed[2], dy, 32);
+	t_close(t);
+}
+
+/* Entries: no entry above entry_bytes_max, none executed already, and no
+ * more from one peer than its share of the queue. */
+static void pending_entries_refused(void **state)
+{
+	(void)state;
+	uint8_t big[600], batch[128], digest[32];
+	struct t *t = t_open();
+	memset(big, 'e', sizeof big);
+	struct pbft_event ev = {.type = PBFT_EV_SUBMIT, .now_ms = ++t->now_ms};
+	ev.submit.entry = big;
+	ev.submit.len = sizeof big;
+	assert_int_equal(pbft_step(t->p, &ev, &t->up), SYNOD_ELIMIT);
+	/* an entry ordered and executed here is not taken again */
+	size_t blen = t_batch(batch, sizeof batch, "executed-entry", digest);
+	t_order(t, 0, 1, batch, blen);
+	assert_int_equal(t_status(t).last_executed, 1);
+	ev = (struct pbft_event){.type = PBFT_EV_SUBMIT, .now_ms = ++t->now_ms};
+	ev.submit.entry = (const uint8_t *)"executed-entry";
+	ev.submit.len = strlen("executed-entry");
+	assert_int_equal(pbft_step(t->p, &ev, &t->up), 0);
+	assert_int_equal(t_status(t).pending_entries, 0);
+	/* replica 2 forwards entries: its share is pending_entries_max / 2n */
+	int rc = 0;
+	uint32_t k = 0;
+	for (; k < 64 && rc == 0; k++) {
+		char entry[32];
+		int n = snprintf(entry, sizeof entry, "forwarded-%u", k);
+		struct pbft_core c = t_core(PBFT_MSG_REQUEST, 2, 0, 0, NULL);
+		synod_sha256(c.digest, entry, (size_t)n);
+		rc = t_deliver(t, c, (const uint8_t *)entry, (size_t)n);
+	}
+	assert_int_equal(rc, SYNOD_EFULL);
+	assert_int_equal(k, 64 / (2 * T_N) + 1);
+	t_close(t);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0) {
@@ -699,6 +831,8 @@ int main(void)
 	    cmocka_unit_test(state_checkpoint_behind_ignored),
 	    cmocka_unit_test(forged_normal_case_refused),
 	    cmocka_unit_test(pre_prepare_in_view_change_ignored),
+	    cmocka_unit_test(committed_batch_is_final),
+	    cmocka_unit_test(pending_entries_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
