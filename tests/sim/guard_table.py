@@ -70,6 +70,8 @@ g("P11", "prepare.c", "pbft_prepared_check", "PREPAREs for the pre-prepare's dig
   "if (j != primary && s->has_prepare[j] && c->view == s->pp.view) {")
 g("P12", "prepare.c", "pbft_prepared_check", "2f PREPAREs",
   "if (count < need) {\n\t\treturn;\n\t}\n\ts->has_cert", "if (count < need - 1) {\n\t\treturn;\n\t}\n\ts->has_cert")
+g("P13", "prepare.c", "pbft_on_prepare", "PREPAREs of older views dropped",
+  "if (c->view < p->view) {\n\t\treturn 0;\n\t}\n\tif (c->sender == pbft_primary", "if (false) {\n\t\treturn 0;\n\t}\n\tif (c->sender == pbft_primary")
 # ---- commit.c
 g("C1", "commit.c", "pbft_on_commit", "newest COMMIT per sender kept",
   "if (!s->has_commit[c->sender] || s->commits[c->sender].view < c->view) {", "if (true) {")
