@@ -109,7 +109,17 @@ enum pbft_mutation {
 	PBFT_MUTATE_SEND_BEFORE_PERSIST = 1u << 2,
 	PBFT_MUTATE_NEW_VIEW_NO_PROOF = 1u << 3,  /* accept NEW-VIEW without checking V/O */
 	PBFT_MUTATE_VIEW_CHANGE_DROP_P = 1u << 4, /* VIEW-CHANGE omits prepared certs */
-	PBFT_MUTATE_TIMER_ANY_PROGRESS = 1u << 5, /* any execution restarts the view-change timer */
+	/* Single validation checks switched off (tests/sim/README.md: the table). */
+	PBFT_MUTATE_NO_SIGNATURE_CHECK = 1u << 5,       /* a message's own signature */
+	PBFT_MUTATE_PRE_PREPARE_ANY_SENDER = 1u << 6,   /* PRE-PREPARE from a backup */
+	PBFT_MUTATE_STATE_CERT_UNCHECKED = 1u << 7,     /* STATE batch's commit certificate */
+	PBFT_MUTATE_STATE_SNAPSHOT_UNCHECKED = 1u << 8, /* STATE snapshot vs proven digest */
+	PBFT_MUTATE_CKPT_PROOF_NO_SIG = 1u << 9,        /* checkpoint proof signatures */
+	PBFT_MUTATE_CKPT_PROOF_MIXED = 1u << 10,        /* checkpoint proof of mixed digests */
+	PBFT_MUTATE_VIEW_CHANGE_UNCHECKED_C = 1u << 11, /* VIEW-CHANGE checkpoint proof */
+	PBFT_MUTATE_VIEW_CHANGE_UNCHECKED_P = 1u << 12, /* VIEW-CHANGE prepared certificates */
+	PBFT_MUTATE_NEW_VIEW_O_DIGESTS = 1u << 13,      /* NEW-VIEW O digests not re-derived */
+	PBFT_MUTATE_TIMER_ANY_PROGRESS = 1u << 14, /* any execution restarts the view-change timer */
 };
 
 struct pbft_config {

@@ -91,7 +91,8 @@ int pbft_on_pre_prepare(struct pbft *p, const struct pbft_msg *m)
 		 * (a NEW-VIEW re-proposes what matters, retransmission the rest). */
 		return 0;
 	}
-	if (pp->sender != pbft_primary(p, pp->view)) {
+	if (pp->sender != pbft_primary(p, pp->view) &&
+	    !pbft_mutated(p, PBFT_MUTATE_PRE_PREPARE_ANY_SENDER)) {
 		pbft_reject(p, "PRE-PREPARE from a backup", pp->sender);
 		return SYNOD_EPROTO;
 	}

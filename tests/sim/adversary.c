@@ -70,6 +70,13 @@ static void byz_emit(struct sim_cluster *c, struct sim_node *nd, uint32_t to,
 	sim_send(c, nd->index, to, c->scratch, len);
 }
 
+void sim_byz_emit(struct sim_cluster *c, struct sim_node *nd, uint32_t to,
+                  const struct pbft_core *core, const uint8_t *payload, uint32_t payload_len,
+                  bool resign)
+{
+	byz_emit(c, nd, to, core, payload, payload_len, resign);
+}
+
 /* ---- batches ---- */
 
 /* Writes into out a batch that differs from batch: its entries, maybe one
@@ -489,7 +496,7 @@ static bool byz_rewrite(struct sim_cluster *c, struct sim_node *nd, const struct
 			byz_bogus_view_change(c, nd, m);
 			return true;
 		}
-		return false;
+		return byz_has(nd, SIM_BYZ_FORGE_PROOFS) && sim_forge_view_change(c, nd, m);
 	case PBFT_MSG_NEW_VIEW:
 		if (to_all && byz_hit(c, nd, SIM_BYZ_BOGUS_NEW_VIEW)) {
 			byz_bogus_new_view(c, nd, m);
@@ -501,7 +508,7 @@ static bool byz_rewrite(struct sim_cluster *c, struct sim_node *nd, const struct
 			byz_bogus_state(c, nd, s->to, m);
 			return true;
 		}
-		return false;
+		return byz_has(nd, SIM_BYZ_FORGE_STATE) && sim_forge_state(c, nd, s->to, m);
 	default:
 		return false;
 	}
@@ -527,6 +534,23 @@ void sim_byz_send(struct sim_cluster *c, struct sim_node *nd, const struct pbft_
 }
 
 /* ---- receiving ---- */
+
+/* A VIEW-CHANGE for a view above its own, once per view: sent back to all
+ * as its own, with one defect (forge.c). */
+static void byz_forge_heard_view_change(struct sim_cluster *c, struct sim_node *nd,
+                                        const uint8_t *bytes, size_t len)
+{
+	struct pbft_msg m;
+	struct pbft_status st;
+	pbft_status_get(nd->p, &st);
+	if (pbft_msg_decode(&m, bytes, len, &c->lim) != 0 || m.core.view <= st.view ||
+	    m.core.view <= nd->byz.forged_view) {
+		return;
+	}
+	if (sim_forge_view_change(c, nd, &m)) {
+		nd->byz.forged_view = m.core.view;
+	}
+}
 
 static void byz_capture(struct sim_cluster *c, struct sim_node *nd, const uint8_t *bytes,
                         size_t len)
@@ -601,6 +625,9 @@ bool sim_byz_filter(struct sim_cluster *c, struct sim_node *nd, const struct pbf
 	}
 	if (bytes[1] == PBFT_MSG_VIEW_CHANGE && byz_hit(c, nd, SIM_BYZ_EAGER_VOTE)) {
 		byz_echo_view_change(c, nd, bytes, ev->receive.len);
+	}
+	if (bytes[1] == PBFT_MSG_VIEW_CHANGE && byz_has(nd, SIM_BYZ_FORGE_PROOFS)) {
+		byz_forge_heard_view_change(c, nd, bytes, ev->receive.len);
 	}
 	return true;
 }
@@ -726,5 +753,8 @@ void sim_byz_tick(struct sim_cluster *c, struct sim_node *nd)
 	}
 	if (byz_hit(c, nd, SIM_BYZ_FORGE_NEW_VIEW) && sim_rng_ppm(&c->rng_byz, 20000)) {
 		byz_forge_new_view(c, nd);
+	}
+	if (byz_hit(c, nd, SIM_BYZ_BACKUP_PROPOSE) && sim_rng_ppm(&c->rng_byz, 50000)) {
+		sim_forge_backup_propose(c, nd);
 	}
 }

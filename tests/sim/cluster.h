@@ -61,14 +61,17 @@ enum sim_byz_behaviour {
 	SIM_BYZ_EAGER_VOTE = 1u << 14,       /* PREPARE+COMMIT on any PRE-PREPARE at once,
 	                                      * a VIEW-CHANGE of its own on any it hears */
 	SIM_BYZ_FORGE_NEW_VIEW = 1u << 15,   /* NEW-VIEW for its next view, without a quorum */
-	SIM_BYZ_CENSOR_ONE = 1u << 16,       /* never takes in one client's entries (ids = k
+	SIM_BYZ_FORGE_PROOFS = 1u << 16,     /* VIEW-CHANGE: one defect in C or in one P element */
+	SIM_BYZ_FORGE_STATE = 1u << 17,      /* STATE: one defect in a proof or certificate */
+	SIM_BYZ_BACKUP_PROPOSE = 1u << 18,   /* a backup's PRE-PREPAREs */
+	SIM_BYZ_CENSOR_ONE = 1u << 19,       /* never takes in one client's entries (ids = k
 	                                      * mod 32; --voters: one honest seat's VOTEs and
 	                                      * one submitter's SUBMITs, 1 in 8) and, as
 	                                      * primary, orders an entry of its own every
 	                                      * 50 ms: only a timer that follows the
 	                                      * censored entries replaces it */
 };
-#define SIM_BYZ_BEHAVIOURS 17u
+#define SIM_BYZ_BEHAVIOURS 20u
 #define SIM_BYZ_ALL        ((1u << SIM_BYZ_BEHAVIOURS) - 1u)
 
 /* Network faults in force; probabilities in parts per million. */
@@ -98,6 +101,7 @@ struct sim_options {
 	bool faults;        /* sim_run: the random fault mix; off: clean network, no Byzantine */
 	bool checks;        /* invariant checks after every step */
 	bool keep_records;  /* ignore truncate_before (a WAL may keep more than needed) */
+	bool hunt;          /* sim_run: the fault mix of a mutation hunt, without one */
 	uint32_t voters;    /* 0, or the seats: the real certification app with voters
 	                     * (voters.c; set with sim_voters_options) */
 	uint64_t steps_max;

@@ -46,6 +46,9 @@ void sim_send(struct sim_cluster *c, uint32_t from, uint32_t to, const uint8_t *
 		sim_violation(c, from, "sent a message to replica %u of %u", to, c->n);
 		return;
 	}
+	if (c->o.checks) {
+		sim_certs_wire(c, from, bytes, len);
+	}
 	struct sim_buf *b = sim_buf_new(bytes, len);
 	if (to == PBFT_TO_ALL) {
 		for (uint32_t j = 0; j < c->n; j++) {

@@ -2,9 +2,14 @@
  *
  *   synod-sim --seeds A..B --coordinators N [--steps N] [--mutate NAME]
  *             [--no-faults] [--real-crypto] [--verbose] [--keep-going]
- *             [--keep-records] [--voters N]
+ *             [--keep-records] [--voters N] [--hunt]
  *   synod-sim --seed S --coordinators N [...]   replays one seed with a trace
  *   synod-sim --list-mutations
+ *
+ * --hunt draws the fault mix a --mutate run draws (Byzantine replicas lean
+ * to the behaviours that expose a validation bug) without a mutation: for
+ * checking that a seed a mutation fails passes without it, and for hunting
+ * with a core patched by hand (tests/sim/README.md).
  *
  * --keep-records ignores the cores' truncate_before (a WAL may always keep
  * more than it must): for exploring past a truncation bug.
@@ -45,6 +50,7 @@ struct main_args {
 	bool replay;
 	bool keep_going;
 	bool keep_records;
+	bool hunt;
 };
 
 static void main_usage(FILE *out)
@@ -52,7 +58,7 @@ static void main_usage(FILE *out)
 	fprintf(out,
 	        "usage: synod-sim --seeds A..B --coordinators N [--steps N] [--mutate NAME]\n"
 	        "                 [--no-faults] [--real-crypto] [--verbose] [--keep-going]\n"
-	        "                 [--keep-records] [--voters N]\n"
+	        "                 [--keep-records] [--voters N] [--hunt]\n"
 	        "       synod-sim --seed S --coordinators N [...]   (replay one, with a trace)\n"
 	        "       synod-sim --list-mutations\n");
 }
@@ -135,6 +141,8 @@ static int main_flag(struct main_args *a, const char *arg, const char *val, int 
 		a->keep_going = true;
 	} else if (strcmp(arg, "--keep-records") == 0) {
 		a->keep_records = true;
+	} else if (strcmp(arg, "--hunt") == 0) {
+		a->hunt = true;
 	} else {
 		return -1;
 	}
@@ -177,6 +185,9 @@ static void main_replay_command(const struct main_args *a, uint64_t seed)
 	}
 	if (a->keep_records) {
 		printf(" --keep-records");
+	}
+	if (a->hunt) {
+		printf(" --hunt");
 	}
 	if (a->voters != 0) {
 		printf(" --voters %u", a->voters);
@@ -283,6 +294,7 @@ static int main_one(const struct main_args *a, uint64_t seed, struct sim_stats *
 	o.faults = a->faults;
 	o.real_crypto = a->real_crypto;
 	o.keep_records = a->keep_records;
+	o.hunt = a->hunt;
 	if (a->voters != 0) {
 		sim_voters_options(&o, a->voters);
 	}

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Shows that the simulator can fail: for every mutation synod-sim lists (a
-# deliberate protocol bug the cores honour), a run over a bounded seed range
-# must stop with a reported violation (exit 1 and a VIOLATION line) at a seed
-# that passes without the mutation, so the catch is the mutation's doing and
-# not some other bug's.
-#   tests/sim/mutations.sh SYNOD_SIM [SEEDS [COORDINATORS]]
+# deliberate protocol bug the cores honour, tests/sim/README.md), a run over
+# a bounded seed range must stop with a reported violation (exit 1 and a
+# VIOLATION line) at a seed that passes without the mutation under the same
+# fault mix (--hunt), so the catch is the mutation's doing and not some other
+# bug's. Mutations run JOBS at a time; each run stops at its first violation.
+#   tests/sim/mutations.sh SYNOD_SIM [SEEDS [COORDINATORS [JOBS]]]
 set -u
-sim=${1:?usage: mutations.sh path/to/synod-sim [seeds] [coordinators]}
-seeds=${2:-500}
+sim=${1:?usage: mutations.sh path/to/synod-sim [seeds] [coordinators] [jobs]}
+seeds=${2:-300}
 n=${3:-4}
-status=0
+jobs=${4:-2}
 mutations=$("$sim" --list-mutations) || exit 2
+start=$SECONDS
 
 # Prints the first seed in first..seeds where mutation $1 is caught and the
 # same seed passes unmutated; returns 1 when there is none.
@@ -24,7 +26,7 @@ hunt() {
 			return 1
 		fi
 		seed=$(sed -E 's/^VIOLATION seed=([0-9]+) .*/\1/' <<<"$line")
-		if "$sim" --seeds "$seed..$seed" --coordinators "$n" >/dev/null 2>&1; then
+		if "$sim" --seeds "$seed..$seed" --coordinators "$n" --hunt >/dev/null 2>&1; then
 			echo "$line"
 			return 0
 		fi
@@ -34,12 +36,19 @@ hunt() {
 	return 1
 }
 
-for m in $mutations; do
+one() {
+	local m=$1 line
 	if line=$(hunt "$m"); then
 		echo "caught $m: $line"
-	else
-		echo "NOT CAUGHT $m within seeds 1..$seeds"
-		status=1
+		return 0
 	fi
-done
+	echo "NOT CAUGHT $m within seeds 1..$seeds"
+	return 1
+}
+
+export -f hunt one
+export sim seeds n
+status=0
+printf '%s\n' $mutations | xargs -P "$jobs" -I{} bash -c 'one "$1"' _ {} || status=1
+echo "mutations: $(wc -w <<<"$mutations") in $((SECONDS - start)) s (seeds 1..$seeds, n=$n, $jobs jobs)"
 exit $status

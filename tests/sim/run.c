@@ -72,9 +72,10 @@ static uint32_t run_pick_behaviours(struct sim_rng *r)
  * rewrites its NEW-VIEW (a quorum bug needs a liar to complete a quorum). */
 static uint32_t run_hunting_behaviours(struct sim_rng *r, uint32_t b)
 {
-	static const uint32_t lean[] = {SIM_BYZ_EQUIVOCATE, SIM_BYZ_EAGER_VOTE,
+	static const uint32_t lean[] = {SIM_BYZ_EQUIVOCATE,     SIM_BYZ_EAGER_VOTE,
 	                                SIM_BYZ_BOGUS_NEW_VIEW, SIM_BYZ_BOGUS_VIEW_CHANGE,
-	                                SIM_BYZ_FORGE_NEW_VIEW};
+	                                SIM_BYZ_FORGE_NEW_VIEW, SIM_BYZ_FORGE_PROOFS,
+	                                SIM_BYZ_FORGE_STATE,    SIM_BYZ_BACKUP_PROPOSE};
 	for (uint32_t i = 0; i < sizeof lean / sizeof lean[0]; i++) {
 		if (sim_rng_ppm(r, 700000)) {
 			b |= lean[i];
@@ -87,7 +88,7 @@ static void run_pick_byzantine(struct run *run)
 {
 	struct sim_cluster *c = run->c;
 	struct sim_rng *r = &run->r;
-	bool hunting = c->o.mutations != 0;
+	bool hunting = c->o.mutations != 0 || c->o.hunt;
 	uint32_t count =
 	    sim_rng_ppm(r, hunting ? 200000 : 300000) ? 0 : (uint32_t)sim_rng_range(r, 1, c->f);
 	for (uint32_t k = 0; k < count; k++) {
@@ -338,6 +339,15 @@ static const struct {
     {"new-view-no-proof", PBFT_MUTATE_NEW_VIEW_NO_PROOF},
     {"view-change-drop-prepared", PBFT_MUTATE_VIEW_CHANGE_DROP_P},
     {"timer-any-progress", PBFT_MUTATE_TIMER_ANY_PROGRESS},
+    {"no-signature-check", PBFT_MUTATE_NO_SIGNATURE_CHECK},
+    {"pre-prepare-any-sender", PBFT_MUTATE_PRE_PREPARE_ANY_SENDER},
+    {"state-cert-unchecked", PBFT_MUTATE_STATE_CERT_UNCHECKED},
+    {"state-snapshot-unchecked", PBFT_MUTATE_STATE_SNAPSHOT_UNCHECKED},
+    {"checkpoint-proof-no-sig", PBFT_MUTATE_CKPT_PROOF_NO_SIG},
+    {"checkpoint-proof-mixed-digests", PBFT_MUTATE_CKPT_PROOF_MIXED},
+    {"view-change-unchecked-c", PBFT_MUTATE_VIEW_CHANGE_UNCHECKED_C},
+    {"view-change-unchecked-p", PBFT_MUTATE_VIEW_CHANGE_UNCHECKED_P},
+    {"new-view-o-unchecked", PBFT_MUTATE_NEW_VIEW_O_DIGESTS},
 };
 
 const char *sim_mutation_name(size_t i, uint32_t *bits)

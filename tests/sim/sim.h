@@ -146,10 +146,13 @@ void sim_net_pop(struct sim_net *n, struct sim_packet *out);
 struct sim_seqinfo {
 	uint8_t digest[32]; /* batch digest executed at this seq */
 	uint8_t state[32];  /* app state digest after it */
+	uint8_t ckpt[32];   /* digest of the stable checkpoint at this seq */
 	bool digest_set;
 	bool state_set;
+	bool ckpt_set;
 	uint8_t digest_node; /* who set them first */
 	uint8_t state_node;
+	uint8_t ckpt_node;
 };
 struct sim_signed {
 	uint64_t view;
@@ -175,6 +178,11 @@ struct sim_check {
 	struct sim_ordered *ordered_tab;
 	uint64_t ordered_cap;
 	uint64_t ordered_count;
+	/* digests (first 8 bytes, | 1) of PRE-PREPAREs primaries sent: certs.c */
+	uint64_t *proposed;
+	uint64_t proposed_cap;
+	uint64_t proposed_count;
+	bool proposed_full;
 	struct sim_violation v;
 };
 
@@ -205,6 +213,7 @@ struct sim_byz {
 	uint64_t censor_pick; /* SIM_BYZ_CENSOR_ONE: what it censors */
 	uint64_t filler_ms;   /* SIM_BYZ_CENSOR_ONE: its next entry of its own */
 	uint64_t fillers;
+	uint64_t forged_view; /* the highest view it sent a forged VIEW-CHANGE for */
 	struct sim_buf *captured[SIM_CAPTURED_MAX];
 	uint32_t captured_count;
 	uint32_t captured_next;
@@ -231,6 +240,7 @@ struct sim_node {
 	uint64_t exec_durable;      /* executed seq whose records are durable */
 	uint64_t exec_pending;      /* executed seq whose records await the next sync */
 	uint64_t exec_before_crash; /* exec_durable when it last crashed */
+	uint64_t stable_checked;    /* the stable checkpoint seq certs.c last checked */
 	struct pbft_status acc;     /* counters of previous lives */
 };
 
@@ -297,6 +307,15 @@ void sim_check_committed(struct sim_cluster *c, struct sim_node *nd, const struc
 void sim_check_sends(struct sim_cluster *c, struct sim_node *nd, const struct pbft_update *u);
 void sim_check_status(struct sim_cluster *c, struct sim_node *nd, bool restarted);
 
+/* certs.c: the certificate oracles (see there) */
+const char *sim_certs_quorum_bad(struct sim_cluster *c, uint8_t type, uint64_t seq,
+                                 const uint8_t digest[32], const uint8_t *cores, uint32_t count);
+void sim_certs_send(struct sim_cluster *c, uint32_t node, const uint8_t *bytes, size_t len);
+void sim_certs_stable(struct sim_cluster *c, struct sim_node *nd);
+void sim_certs_wire(struct sim_cluster *c, uint32_t from, const uint8_t *bytes, size_t len);
+void sim_certs_executed(struct sim_cluster *c, uint32_t node, uint64_t seq,
+                        const uint8_t digest[32]);
+
 /* voters.c (o.voters != 0 only) */
 struct sim_voters;
 SYNOD_WUR int sim_voters_init(struct sim_cluster *c); /* before the replicas boot */
@@ -339,5 +358,15 @@ bool sim_byz_filter(struct sim_cluster *c, struct sim_node *nd, const struct pbf
 void sim_byz_send(struct sim_cluster *c, struct sim_node *nd, const struct pbft_update *u);
 /* Unprompted mischief, on the replica's ticks. */
 void sim_byz_tick(struct sim_cluster *c, struct sim_node *nd);
+/* Encodes core | payload (signed as nd if resign) and sends it, counted. */
+void sim_byz_emit(struct sim_cluster *c, struct sim_node *nd, uint32_t to,
+                  const struct pbft_core *core, const uint8_t *payload, uint32_t payload_len,
+                  bool resign);
+
+/* forge.c: forgeries with one defect each (see there); true when sent. */
+bool sim_forge_view_change(struct sim_cluster *c, struct sim_node *nd, const struct pbft_msg *m);
+bool sim_forge_state(struct sim_cluster *c, struct sim_node *nd, uint32_t to,
+                     const struct pbft_msg *m);
+void sim_forge_backup_propose(struct sim_cluster *c, struct sim_node *nd);
 
 #endif
