@@ -119,7 +119,8 @@ enum pbft_mutation {
 	PBFT_MUTATE_VIEW_CHANGE_UNCHECKED_C = 1u << 11, /* VIEW-CHANGE checkpoint proof */
 	PBFT_MUTATE_VIEW_CHANGE_UNCHECKED_P = 1u << 12, /* VIEW-CHANGE prepared certificates */
 	PBFT_MUTATE_NEW_VIEW_O_DIGESTS = 1u << 13,      /* NEW-VIEW O digests not re-derived */
-	PBFT_MUTATE_TIMER_ANY_PROGRESS = 1u << 14, /* any execution restarts the view-change timer */
+	PBFT_MUTATE_TIMER_ANY_PROGRESS = 1u
+	                                 << 14, /* any execution restarts the view-change timer */
 };
 
 struct pbft_config {
