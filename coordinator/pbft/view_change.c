@@ -357,8 +357,12 @@ void pbft_view_change_start(struct pbft *p, uint64_t view)
 		}
 		/* What we hold as committed goes in with its commit certificate:
 		 * we may never have prepared it (state transfer, or a restart
-		 * after the window's tail was rewritten). */
-		if (sl->committed && sl->cert_count >= p->quorum) {
+		 * after the window's tail was rewritten). Not a certificate from
+		 * the new view or later (a lagging replica can install one by
+		 * state transfer): P speaks of views below the new one, and
+		 * peers refuse the whole VIEW-CHANGE otherwise; a batch committed
+		 * at or after the new view does not constrain its NEW-VIEW. */
+		if (sl->committed && sl->cert_count >= p->quorum && sl->commit_view < view) {
 			pbft_committed_cert_write(&w, sl);
 			count++;
 		} else if (sl->has_cert) {
