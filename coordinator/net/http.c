@@ -1,0 +1,307 @@
+/* The HTTP API on the coordinator's one listener (libwebsockets serves HTTP
+ * and the peer WebSocket subprotocol on the same port):
+ *   POST /v1/requests       submit a request (202 {"id"}; 400 naming the
+ *                           field; 411 without Content-Length; 413 too big;
+ *                           503 without a quorum of reachable peers)
+ *   GET  /v1/requests/{id}  status, live tally, decision
+ *   GET  /healthz           liveness and the core's view
+ *   GET  /metrics           Prometheus text
+ * Anything else is 404. */
+#include "coordinator/net/internal.h"
+
+#include "common/hash.h"
+
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+SYNOD_COUNTER(http_requests_total, "synod_http_requests_total", "HTTP requests answered");
+SYNOD_COUNTER(http_rejected_total, "synod_http_rejected_total",
+              "HTTP requests refused (4xx other than 404, and 503)");
+
+static struct synod_node *node_of(struct lws *wsi)
+{
+	return lws_context_user(lws_get_context(wsi));
+}
+
+/* Sets the response (status, body); the body is copied behind LWS_PRE. */
+static int respond(struct lws *wsi, struct http_conn *hc, int status, const char *ctype,
+                   const char *body, size_t len)
+{
+	free(hc->resp);
+	hc->resp = malloc(LWS_PRE + len + 1);
+	if (hc->resp == NULL) {
+		return -1;
+	}
+	memcpy(hc->resp + LWS_PRE, body, len);
+	hc->resp_len = len;
+	hc->status = status;
+	uint8_t hdr[LWS_PRE + 512];
+	uint8_t *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof hdr - 1;
+	if (lws_add_http_common_headers(wsi, (unsigned int)status, ctype, (lws_filepos_t)len, &p,
+	                                end) != 0 ||
+	    lws_finalize_write_http_header(wsi, start, &p, end) != 0) {
+		return -1;
+	}
+	synod_counter_inc(&http_requests_total);
+	if (status >= 400 && status != 404) {
+		synod_counter_inc(&http_rejected_total);
+	}
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+static int respond_json(struct lws *wsi, struct http_conn *hc, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int respond_json(struct lws *wsi, struct http_conn *hc, int status, const char *fmt, ...)
+{
+	char body[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	int k = vsnprintf(body, sizeof body, fmt, ap);
+	va_end(ap);
+	if (k < 0 || (size_t)k >= sizeof body) {
+		return -1;
+	}
+	return respond(wsi, hc, status, "application/json", body, (size_t)k);
+}
+
+/* {"error": msg} with msg escaped as JSON. */
+static int respond_error(struct lws *wsi, struct http_conn *hc, int status, const char *msg)
+{
+	struct json_object *o = json_object_new_object();
+	if (o == NULL) {
+		return -1;
+	}
+	json_object_object_add(o, "error", json_object_new_string(msg));
+	const char *s = json_object_to_json_string_ext(
+	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	int rc = respond(wsi, hc, status, "application/json", s, strlen(s));
+	json_object_put(o);
+	return rc;
+}
+
+static void refused_note(struct synod_node *n, const uint8_t *id, enum synod_submit_result why)
+{
+	struct refused *r = &n->refused[n->refused_next++ % SYNOD_NET_REFUSED_KEPT];
+	memcpy(r->id, id, SYNOD_HASH_BYTES);
+	r->why = why;
+}
+
+/* The app's observer: remembers refused SUBMITs for GET. */
+void http_on_app_event(void *ctx, const struct synod_app_event *ev);
+void http_on_app_event(void *ctx, const struct synod_app_event *ev)
+{
+	struct synod_node *n = ctx;
+	if (ev->type == SYNOD_APP_EV_SUBMIT && ev->request_id != NULL &&
+	    ev->submit != SYNOD_SUBMIT_ACCEPTED && ev->submit != SYNOD_SUBMIT_DUPLICATE) {
+		refused_note(n, ev->request_id, ev->submit);
+	}
+}
+
+static int submit(struct synod_node *n, struct lws *wsi, struct http_conn *hc)
+{
+	if (hc->too_big) {
+		return respond_error(wsi, hc, 413, "request body over the limit");
+	}
+	struct synod_request req;
+	uint8_t id[SYNOD_HASH_BYTES];
+	char err[512] = "";
+	int rc = synod_request_decode(&req, id, (const char *)hc->body, hc->body_len, err,
+	                              sizeof err);
+	if (rc != 0) {
+		return respond_error(wsi, hc, 400, err[0] != '\0' ? err : synod_strerror(rc));
+	}
+	if (driver_peers_ready(n) + 1 < pbft_quorum(n->cluster.replicas)) {
+		return respond_error(wsi, hc, 503, "no quorum of coordinators reachable");
+	}
+	uint8_t entry[SYNOD_APP_ENTRY_BYTES_MAX];
+	size_t elen = 0;
+	if (synod_entry_encode(entry, sizeof entry, &elen, SYNOD_ENTRY_SUBMIT, hc->body,
+	                       hc->body_len) != 0) {
+		return respond_error(wsi, hc, 413, "request body over the limit");
+	}
+	n->submits_http++;
+	driver_submit(n, entry, elen);
+	char hex[2 * SYNOD_HASH_BYTES + 1];
+	if (synod_hex_encode(hex, sizeof hex, id, SYNOD_HASH_BYTES) != 0) {
+		return -1;
+	}
+	return respond_json(wsi, hc, 202, "{\"id\":\"%s\"}", hex);
+}
+
+static int request_status(struct synod_node *n, struct lws *wsi, struct http_conn *hc,
+                          const char *idhex)
+{
+	uint8_t id[SYNOD_HASH_BYTES];
+	if (strlen(idhex) != 2 * SYNOD_HASH_BYTES ||
+	    synod_hex_decode(id, SYNOD_HASH_BYTES, idhex, strlen(idhex)) != 0) {
+		return respond_error(wsi, hc, 400, "id: expected 64 hex characters");
+	}
+	struct synod_tally t;
+	if (synod_app_tally_get(n->app, id, &t) != 0) {
+		uint32_t kept = n->refused_next < SYNOD_NET_REFUSED_KEPT ? n->refused_next
+		                                                         : SYNOD_NET_REFUSED_KEPT;
+		for (uint32_t i = 0; i < kept; i++) {
+			if (memcmp(n->refused[i].id, id, SYNOD_HASH_BYTES) == 0) {
+				return respond_json(wsi, hc, 200,
+				                    "{\"id\":\"%s\",\"status\":\"refused\",\"reason\":\"%s\"}",
+				                    idhex, synod_submit_result_name(n->refused[i].why));
+			}
+		}
+		return respond_error(wsi, hc, 404, "unknown request");
+	}
+	char decided[96] = "null";
+	if (t.outcome != SYNOD_OUTCOME_OPEN) {
+		snprintf(decided, sizeof decided, "{\"seq\":%llu,\"index\":%u}",
+		         (unsigned long long)t.decided_at.seq, t.decided_at.index);
+	}
+	return respond_json(
+	    wsi, hc, 200,
+	    "{\"id\":\"%s\",\"status\":\"%s\",\"epoch\":%llu,\"deadline_ms\":%llu,"
+	    "\"tally\":{\"approvals\":%u,\"rejections\":%u,\"eligible\":%u,\"threshold\":%u},"
+	    "\"submitted_at\":{\"seq\":%llu,\"index\":%u},\"decided_at\":%s}",
+	    idhex, synod_outcome_name(t.outcome), (unsigned long long)t.epoch,
+	    (unsigned long long)t.deadline_ms, t.approvals, t.rejections,
+	    (unsigned)__builtin_popcountll(t.eligible), n->cluster.policy.threshold,
+	    (unsigned long long)t.submitted_at.seq, t.submitted_at.index, decided);
+}
+
+static int healthz(struct synod_node *n, struct lws *wsi, struct http_conn *hc)
+{
+	struct pbft_status st;
+	pbft_status_get(n->pbft, &st);
+	return respond_json(wsi, hc, 200,
+	                    "{\"status\":\"ok\",\"replica\":%u,\"view\":%llu,\"primary\":%u,"
+	                    "\"in_view_change\":%s,\"last_executed\":%llu,\"peers_connected\":%u}",
+	                    n->cfg.self, (unsigned long long)st.view, st.primary,
+	                    st.in_view_change ? "true" : "false",
+	                    (unsigned long long)st.last_executed, driver_peers_ready(n));
+}
+
+void http_metrics_write(struct synod_node *n, FILE *f);
+
+static int metrics(struct synod_node *n, struct lws *wsi, struct http_conn *hc)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (f == NULL) {
+		return -1;
+	}
+	http_metrics_write(n, f);
+	fclose(f);
+	int rc = len > SYNOD_NET_HTTP_RESP_BYTES_MAX
+	             ? respond_error(wsi, hc, 500, "metrics over the response limit")
+	             : respond(wsi, hc, 200, "text/plain; version=0.0.4", buf, len);
+	free(buf);
+	return rc;
+}
+
+static int route(struct synod_node *n, struct lws *wsi, struct http_conn *hc)
+{
+	static const char prefix[] = "/v1/requests/";
+	if (hc->post) {
+		if (strcmp(hc->uri, "/v1/requests") == 0) {
+			return submit(n, wsi, hc);
+		}
+	} else if (strcmp(hc->uri, "/healthz") == 0) {
+		return healthz(n, wsi, hc);
+	} else if (strcmp(hc->uri, "/metrics") == 0) {
+		return metrics(n, wsi, hc);
+	} else if (strncmp(hc->uri, prefix, sizeof prefix - 1) == 0) {
+		return request_status(n, wsi, hc, hc->uri + sizeof prefix - 1);
+	}
+	return respond_error(wsi, hc, 404, "no such route");
+}
+
+/* Headers are in: GET routes now; POST checks Content-Length and waits for
+ * the body (chunked bodies are not supported by lws 4.1: 411). */
+static int on_http(struct synod_node *n, struct lws *wsi, struct http_conn *hc)
+{
+	memset(hc, 0, sizeof *hc);
+	hc->post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
+	enum lws_token_indexes tok = hc->post ? WSI_TOKEN_POST_URI : WSI_TOKEN_GET_URI;
+	if (lws_hdr_total_length(wsi, tok) <= 0 ||
+	    lws_hdr_total_length(wsi, tok) >= (int)sizeof hc->uri ||
+	    lws_hdr_copy(wsi, hc->uri, (int)sizeof hc->uri, tok) < 0) {
+		return respond_error(wsi, hc, lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0 ||
+		                                      hc->post
+		                                  ? 414
+		                                  : 405,
+		                     "unsupported method or URI");
+	}
+	if (!hc->post) {
+		return route(n, wsi, hc);
+	}
+	char cl[32] = "";
+	if (lws_hdr_copy(wsi, cl, (int)sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0) {
+		return respond_error(wsi, hc, 411, "Content-Length required");
+	}
+	char *end = NULL;
+	unsigned long long want = strtoull(cl, &end, 10);
+	if (*end != '\0' || want > SYNOD_NET_HTTP_BODY_BYTES_MAX) {
+		hc->too_big = true;
+		return respond_error(wsi, hc, 413, "request body over the limit");
+	}
+	if (want == 0) {
+		return route(n, wsi, hc); /* no body callbacks will come */
+	}
+	return 0;
+}
+
+static int on_body(struct lws *wsi, struct http_conn *hc, const void *in, size_t len)
+{
+	if (hc->status != 0) {
+		return 0; /* already answered (413): discard */
+	}
+	if (hc->body_len + len > SYNOD_NET_HTTP_BODY_BYTES_MAX) {
+		hc->too_big = true;
+		return 0;
+	}
+	memcpy(hc->body + hc->body_len, in, len);
+	hc->body_len += len;
+	return 0;
+}
+
+static int on_writeable(struct lws *wsi, struct http_conn *hc)
+{
+	if (hc->resp == NULL) {
+		return 0;
+	}
+	int k = lws_write(wsi, (unsigned char *)hc->resp + LWS_PRE, hc->resp_len,
+	                  LWS_WRITE_HTTP_FINAL);
+	bool close = hc->too_big || hc->status == 411;
+	free(hc->resp);
+	hc->resp = NULL;
+	if (k < (int)hc->resp_len || close) {
+		return -1; /* an unread body follows a 413/411: close */
+	}
+	return lws_http_transaction_completed(wsi) != 0 ? -1 : 0;
+}
+
+int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	struct synod_node *n = node_of(wsi);
+	struct http_conn *hc = user;
+	switch (reason) {
+	case LWS_CALLBACK_HTTP:
+		return on_http(n, wsi, hc);
+	case LWS_CALLBACK_HTTP_BODY:
+		return on_body(wsi, hc, in, len);
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		return hc->status != 0 ? 0 : route(n, wsi, hc);
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return on_writeable(wsi, hc);
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (hc != NULL) {
+			free(hc->resp);
+			hc->resp = NULL;
+		}
+		return 0;
+	default:
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	}
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Four coordinators on loopback: a request submitted over HTTP to one of them
+# is committed at all four (open everywhere), and with a short deadline it
+# becomes EXPIRED at all four (no voters exist yet). The HTTP errors: 400
+# naming the field, 413, 404.
+#   bash tests/integration/cluster.sh BUILD_DIR
+set -euo pipefail
+. "$(dirname "$0")/lib.bash"
+it_setup cluster "${1:-}"
+it_cluster 4
+for i in 0 1 2 3; do it_start "$i"; done
+for i in 0 1 2 3; do it_wait_healthy "$i"; done
+# log time starts with the primary's first TICK: wait until it has one
+it_wait_for 20 bash -c "[ \"\$(curl -s $(it_url 0 /metrics) | awk '\$1==\"synod_app_log_time_ms\"{print \$2}')\" -gt 0 ]" ||
+	fail "no TICK committed"
+
+# a request with a 4 s deadline, submitted to replica 2 (a backup)
+req=$(it_request sys-a 4000)
+it_post 2 /v1/requests "$req"
+[ "$status" = 202 ] || fail "submit: $status $body"
+id=$(printf '%s' "$body" | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p')
+[ "$id" = "$(printf '%s' "$req" | sha256sum | cut -c1-64)" ] || fail "id is not SHA-256 of the body"
+it_wait_for 20 it_all_status_is open "$id" || fail "not open at all four"
+it_wait_for 30 it_all_status_is EXPIRED "$id" || fail "not EXPIRED at all four"
+for i in 0 1 2 3; do
+	[ "$(it_metric "$i" synod_peers_connected)" = 3 ] || fail "replica $i peers"
+done
+
+# errors
+it_post 1 /v1/requests '{"artifacts":[],"deadline_ms":1}'
+[ "$status" = 400 ] || fail "bad request: $status"
+printf '%s' "$body" | grep -q 'artifacts\|field' || fail "400 names no field: $body"
+it_post 1 /v1/requests "$(head -c 9000 /dev/zero | tr '\0' 'a')"
+[ "$status" = 413 ] || fail "big body: $status"
+it_get 1 /nope
+[ "$status" = 404 ] || fail "unknown route: $status"
+it_get 1 "/v1/requests/$(printf '%064d' 0)"
+[ "$status" = 404 ] || fail "unknown request: $status"
+
+# SIGTERM: exit 0
+it_stop 3
+[ "$it_rc" = 0 ] || fail "replica 3 exit $it_rc after SIGTERM"
+it_pass
