@@ -27,8 +27,8 @@ static int parse_addr(const char *s, char *host, size_t host_cap, uint16_t *port
 	char *end = NULL;
 	errno = 0;
 	unsigned long p = strtoul(colon + 1, &end, 10);
-	if (errno != 0 || *end != '\0' || p > 65535 || (p == 0 && !zero_ok) ||
-	    colon[1] < '0' || colon[1] > '9') {
+	if (errno != 0 || *end != '\0' || p > 65535 || (p == 0 && !zero_ok) || colon[1] < '0' ||
+	    colon[1] > '9') {
 		return SYNOD_ECONFIG;
 	}
 	memcpy(host, h, hlen);
@@ -48,8 +48,8 @@ static int get_path(const struct synod_config *c, const char *key, bool required
 		return rc;
 	}
 	if (required && v[0] == '\0') {
-		return synod_errf(errmsg, errmsg_len, SYNOD_ECONFIG, "%s: key \"%s\": empty", c->path,
-		                  key);
+		return synod_errf(errmsg, errmsg_len, SYNOD_ECONFIG, "%s: key \"%s\": empty",
+		                  c->path, key);
 	}
 	snprintf(out, cap, "%s", v);
 	return 0;
@@ -69,10 +69,11 @@ static int load_peers(struct synod_node_config *nc, const struct synod_config *c
 		                             errmsg_len);
 		if (rc == 0 && parse_addr(v, nc->peer_host[i], sizeof nc->peer_host[i],
 		                          &nc->peer_port[i], false) != 0) {
-			rc = synod_errf(errmsg, errmsg_len, SYNOD_ECONFIG,
-			                "%s: key \"%s\": expected host:port with a port 1..65535, got "
-			                "\"%s\"",
-			                c->path, key, v);
+			rc = synod_errf(
+			    errmsg, errmsg_len, SYNOD_ECONFIG,
+			    "%s: key \"%s\": expected host:port with a port 1..65535, got "
+			    "\"%s\"",
+			    c->path, key, v);
 		}
 	}
 	nc->peer_count = (uint32_t)n;
@@ -90,8 +91,8 @@ static int load_numbers(struct synod_node_config *nc, const struct synod_config 
 	static const uint64_t tick = 500, tmin = 500, tmax = 10000, delay = 2, k = 8, win = 16,
 	                      conns = SYNOD_NET_CONNECTIONS_MAX, q = SYNOD_NET_PEER_QUEUE_MSGS;
 	uint64_t v[4] = {0};
-	int rc = synod_config_get_u64(c, "tick_ms", 10, 60000, &tick, &nc->tick_ms, errmsg,
-	                              errmsg_len);
+	int rc =
+	    synod_config_get_u64(c, "tick_ms", 10, 60000, &tick, &nc->tick_ms, errmsg, errmsg_len);
 	rc = rc != 0 ? rc
 	             : synod_config_get_u64(c, "pbft.timeout_ms_min", 10, 600000, &tmin,
 	                                    &nc->timeout_ms_min, errmsg, errmsg_len);
@@ -102,19 +103,19 @@ static int load_numbers(struct synod_node_config *nc, const struct synod_config 
 	             : synod_config_get_u64(c, "pbft.batch_delay_ms", 0, 10000, &delay,
 	                                    &nc->batch_delay_ms, errmsg, errmsg_len);
 	rc = rc != 0 ? rc
-	             : synod_config_get_u64(c, "pbft.checkpoint_interval", 1, PBFT_WINDOW_MAX / 2, &k,
-	                                    &v[0], errmsg, errmsg_len);
+	             : synod_config_get_u64(c, "pbft.checkpoint_interval", 1, PBFT_WINDOW_MAX / 2,
+	                                    &k, &v[0], errmsg, errmsg_len);
 	rc = rc != 0 ? rc
-	             : synod_config_get_u64(c, "pbft.window", 2, PBFT_WINDOW_MAX, &win, &v[1], errmsg,
-	                                    errmsg_len);
-	rc = rc != 0 ? rc
-	             : synod_config_get_u64(c, "limits.connections_max", 8,
-	                                    SYNOD_NET_CONNECTIONS_MAX, &conns, &v[2], errmsg,
-	                                    errmsg_len);
-	rc = rc != 0 ? rc
-	             : synod_config_get_u64(c, "limits.peer_queue_msgs", 2u * PBFT_SENDS_MAX,
-	                                    SYNOD_NET_PEER_QUEUE_MSGS, &q, &v[3], errmsg,
-	                                    errmsg_len);
+	             : synod_config_get_u64(c, "pbft.window", 2, PBFT_WINDOW_MAX, &win, &v[1],
+	                                    errmsg, errmsg_len);
+	rc = rc != 0
+	         ? rc
+	         : synod_config_get_u64(c, "limits.connections_max", 8, SYNOD_NET_CONNECTIONS_MAX,
+	                                &conns, &v[2], errmsg, errmsg_len);
+	rc = rc != 0
+	         ? rc
+	         : synod_config_get_u64(c, "limits.peer_queue_msgs", 2u * PBFT_SENDS_MAX,
+	                                SYNOD_NET_PEER_QUEUE_MSGS, &q, &v[3], errmsg, errmsg_len);
 	nc->checkpoint_interval = (uint32_t)v[0];
 	nc->window = (uint32_t)v[1];
 	nc->connections_max = (uint32_t)v[2];
@@ -125,12 +126,13 @@ static int load_numbers(struct synod_node_config *nc, const struct synod_config 
 static int load_all(struct synod_node_config *nc, const struct synod_config *c, char *errmsg,
                     size_t errmsg_len)
 {
-	static const char *const top[] = {"data_dir", "listen", "cluster", "self",   "signer",
-	                                  "peers",    "tls",    "tick_ms", "pbft",   "limits",
-	                                  NULL};
+	static const char *const top[] = {"data_dir", "listen", "cluster", "self",
+	                                  "signer",   "peers",  "tls",     "tick_ms",
+	                                  "pbft",     "limits", NULL};
 	static const char *const tls[] = {"cert", "key", NULL};
-	static const char *const pbft[] = {"timeout_ms_min", "timeout_ms_max", "batch_delay_ms",
-	                                   "checkpoint_interval", "window", NULL};
+	static const char *const pbft[] = {"timeout_ms_min", "timeout_ms_max",
+	                                   "batch_delay_ms", "checkpoint_interval",
+	                                   "window",         NULL};
 	static const char *const limits[] = {"connections_max", "peer_queue_msgs", NULL};
 	int rc = synod_config_check_keys(c, NULL, top, errmsg, errmsg_len);
 	rc = rc != 0 ? rc : synod_config_check_keys(c, "tls", tls, errmsg, errmsg_len);
@@ -142,8 +144,9 @@ static int load_all(struct synod_node_config *nc, const struct synod_config *c, 
 	rc = rc != 0 ? rc
 	             : get_path(c, "cluster", true, nc->cluster, sizeof nc->cluster, errmsg,
 	                        errmsg_len);
-	rc = rc != 0 ? rc
-	             : get_path(c, "signer", true, nc->signer, sizeof nc->signer, errmsg, errmsg_len);
+	rc = rc != 0
+	         ? rc
+	         : get_path(c, "signer", true, nc->signer, sizeof nc->signer, errmsg, errmsg_len);
 	rc = rc != 0 ? rc
 	             : get_path(c, "tls.cert", false, nc->tls_cert, sizeof nc->tls_cert, errmsg,
 	                        errmsg_len);
@@ -156,18 +159,19 @@ static int load_all(struct synod_node_config *nc, const struct synod_config *c, 
 	}
 	uint64_t self = 0;
 	rc = rc != 0 ? rc
-	             : synod_config_get_u64(c, "self", 0, PBFT_REPLICAS_MAX - 1, NULL, &self, errmsg,
-	                                    errmsg_len);
+	             : synod_config_get_u64(c, "self", 0, PBFT_REPLICAS_MAX - 1, NULL, &self,
+	                                    errmsg, errmsg_len);
 	nc->self = (uint32_t)self;
 	const char *listen = NULL;
 	rc = rc != 0 ? rc
 	             : synod_config_get_string(c, "listen", SYNOD_NET_HOST_BYTES_MAX + 6, NULL,
 	                                       &listen, errmsg, errmsg_len);
-	if (rc == 0 && parse_addr(listen, nc->listen_host, sizeof nc->listen_host,
-	                          &nc->listen_port, true) != 0) {
-		rc = synod_errf(errmsg, errmsg_len, SYNOD_ECONFIG,
-		                "%s: key \"listen\": expected host:port (port 0..65535), got \"%s\"",
-		                c->path, listen);
+	if (rc == 0 && parse_addr(listen, nc->listen_host, sizeof nc->listen_host, &nc->listen_port,
+	                          true) != 0) {
+		rc =
+		    synod_errf(errmsg, errmsg_len, SYNOD_ECONFIG,
+		               "%s: key \"listen\": expected host:port (port 0..65535), got \"%s\"",
+		               c->path, listen);
 	}
 	rc = rc != 0 ? rc : load_peers(nc, c, errmsg, errmsg_len);
 	return rc != 0 ? rc : load_numbers(nc, c, errmsg, errmsg_len);

@@ -43,8 +43,8 @@ int synod_hs_decode(struct synod_hs_msg *m, const uint8_t *in, size_t len)
 	return 0;
 }
 
-static void proof_bytes(uint8_t out[SYNOD_HS_PROOF_BYTES], enum synod_hs_role role,
-                        uint16_t signer, uint16_t verifier,
+static void proof_bytes(uint8_t out[SYNOD_HS_PROOF_BYTES], enum synod_hs_role role, uint16_t signer,
+                        uint16_t verifier,
                         const uint8_t verifier_challenge[SYNOD_HS_CHALLENGE_BYTES],
                         const uint8_t signer_challenge[SYNOD_HS_CHALLENGE_BYTES])
 {

@@ -62,7 +62,8 @@ void synod_hs_encode(const struct synod_hs_msg *m, uint8_t out[SYNOD_HS_MSG_BYTE
 SYNOD_WUR int synod_hs_decode(struct synod_hs_msg *m, const uint8_t *in, size_t len);
 
 /* Signs the proof of role by signer for verifier (signer borrowed). */
-SYNOD_WUR int synod_hs_prove(struct synod_signer *s, const uint8_t cluster_id[SYNOD_CLUSTER_ID_BYTES],
+SYNOD_WUR int synod_hs_prove(struct synod_signer *s,
+                             const uint8_t cluster_id[SYNOD_CLUSTER_ID_BYTES],
                              enum synod_hs_role role, uint16_t signer, uint16_t verifier,
                              const uint8_t verifier_challenge[SYNOD_HS_CHALLENGE_BYTES],
                              const uint8_t signer_challenge[SYNOD_HS_CHALLENGE_BYTES],

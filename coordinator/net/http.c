@@ -76,8 +76,8 @@ static int respond_error(struct lws *wsi, struct http_conn *hc, int status, cons
 		return -1;
 	}
 	json_object_object_add(o, "error", json_object_new_string(msg));
-	const char *s = json_object_to_json_string_ext(
-	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	                                                      JSON_C_TO_STRING_NOSLASHESCAPE);
 	int rc = respond(wsi, hc, status, "application/json", s, strlen(s));
 	json_object_put(o);
 	return rc;
@@ -109,8 +109,8 @@ static int submit(struct synod_node *n, struct lws *wsi, struct http_conn *hc)
 	struct synod_request req;
 	uint8_t id[SYNOD_HASH_BYTES];
 	char err[512] = "";
-	int rc = synod_request_decode(&req, id, (const char *)hc->body, hc->body_len, err,
-	                              sizeof err);
+	int rc =
+	    synod_request_decode(&req, id, (const char *)hc->body, hc->body_len, err, sizeof err);
 	if (rc != 0) {
 		return respond_error(wsi, hc, 400, err[0] != '\0' ? err : synod_strerror(rc));
 	}
@@ -146,9 +146,10 @@ static int request_status(struct synod_node *n, struct lws *wsi, struct http_con
 		                                                         : SYNOD_NET_REFUSED_KEPT;
 		for (uint32_t i = 0; i < kept; i++) {
 			if (memcmp(n->refused[i].id, id, SYNOD_HASH_BYTES) == 0) {
-				return respond_json(wsi, hc, 200,
-				                    "{\"id\":\"%s\",\"status\":\"refused\",\"reason\":\"%s\"}",
-				                    idhex, synod_submit_result_name(n->refused[i].why));
+				return respond_json(
+				    wsi, hc, 200,
+				    "{\"id\":\"%s\",\"status\":\"refused\",\"reason\":\"%s\"}",
+				    idhex, synod_submit_result_name(n->refused[i].why));
 			}
 		}
 		return respond_error(wsi, hc, 404, "unknown request");
@@ -227,11 +228,10 @@ static int on_http(struct synod_node *n, struct lws *wsi, struct http_conn *hc)
 	if (lws_hdr_total_length(wsi, tok) <= 0 ||
 	    lws_hdr_total_length(wsi, tok) >= (int)sizeof hc->uri ||
 	    lws_hdr_copy(wsi, hc->uri, (int)sizeof hc->uri, tok) < 0) {
-		return respond_error(wsi, hc, lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0 ||
-		                                      hc->post
-		                                  ? 414
-		                                  : 405,
-		                     "unsupported method or URI");
+		return respond_error(
+		    wsi, hc,
+		    lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0 || hc->post ? 414 : 405,
+		    "unsupported method or URI");
 	}
 	if (!hc->post) {
 		return route(n, wsi, hc);
@@ -271,8 +271,8 @@ static int on_writeable(struct lws *wsi, struct http_conn *hc)
 	if (hc->resp == NULL) {
 		return 0;
 	}
-	int k = lws_write(wsi, (unsigned char *)hc->resp + LWS_PRE, hc->resp_len,
-	                  LWS_WRITE_HTTP_FINAL);
+	int k =
+	    lws_write(wsi, (unsigned char *)hc->resp + LWS_PRE, hc->resp_len, LWS_WRITE_HTTP_FINAL);
 	bool close = hc->too_big || hc->status == 411;
 	free(hc->resp);
 	hc->resp = NULL;

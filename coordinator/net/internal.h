@@ -91,7 +91,8 @@ enum net_reject {
 	REJ_HS_MALFORMED = 0, /* handshake message of the wrong shape */
 	REJ_HS_CLUSTER,       /* another cluster id */
 	REJ_HS_INDEX,         /* no such replica, ourselves, or not addressed to us */
-	REJ_HS_SIGNATURE,     /* the proof does not verify */
+	REJ_HS_SIGNATURE,     /* a connecting replica's proof does not verify */
+	REJ_HS_LISTENER,      /* the listener we connected to failed its proof */
 	REJ_HS_INCOMPLETE,    /* closed (or timed out) before its handshake finished */
 	REJ_TOO_BIG,          /* a message over the limit */
 	REJ_CONNECTIONS,      /* over connections_max */
@@ -123,6 +124,7 @@ struct synod_node {
 	volatile sig_atomic_t stop;
 	bool wal_failed;
 	uint32_t connections;
+	uint32_t inbound; /* authenticated incoming replica connections */
 	struct refused refused[SYNOD_NET_REFUSED_KEPT];
 	uint32_t refused_next;
 	/* figures for /metrics */

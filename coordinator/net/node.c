@@ -19,10 +19,15 @@ void http_on_app_event(void *ctx, const struct synod_app_event *ev);
 void http_metrics_write(struct synod_node *n, FILE *f);
 
 static const char *const reject_names[REJ_COUNT] = {
-    [REJ_HS_MALFORMED] = "handshake_malformed", [REJ_HS_CLUSTER] = "handshake_cluster",
-    [REJ_HS_INDEX] = "handshake_index",         [REJ_HS_SIGNATURE] = "handshake_signature",
-    [REJ_HS_INCOMPLETE] = "handshake_incomplete", [REJ_TOO_BIG] = "too_big",
-    [REJ_CONNECTIONS] = "connections",          [REJ_PBFT] = "pbft",
+    [REJ_HS_MALFORMED] = "handshake_malformed",
+    [REJ_HS_CLUSTER] = "handshake_cluster",
+    [REJ_HS_INDEX] = "handshake_index",
+    [REJ_HS_SIGNATURE] = "handshake_signature",
+    [REJ_HS_LISTENER] = "handshake_listener_signature",
+    [REJ_HS_INCOMPLETE] = "handshake_incomplete",
+    [REJ_TOO_BIG] = "too_big",
+    [REJ_CONNECTIONS] = "connections",
+    [REJ_PBFT] = "pbft",
 };
 
 const char *net_reject_name(enum net_reject why)
@@ -49,8 +54,9 @@ static int open_keys(struct synod_node *n, char *errmsg, size_t errmsg_len)
 	}
 	if (n->cfg.peer_count != n->cluster.replicas) {
 		return synod_errf(errmsg, errmsg_len, SYNOD_ECONFIG,
-		                  "%s: key \"peers\": %u entries, but %s has %u replicas", n->cfg.path,
-		                  n->cfg.peer_count, n->cfg.cluster, n->cluster.replicas);
+		                  "%s: key \"peers\": %u entries, but %s has %u replicas",
+		                  n->cfg.path, n->cfg.peer_count, n->cfg.cluster,
+		                  n->cluster.replicas);
 	}
 	rc = synod_signer_open(&n->signer, n->cfg.signer, errmsg, errmsg_len);
 	if (rc != 0) {
@@ -70,8 +76,8 @@ static int open_keys(struct synod_node *n, char *errmsg, size_t errmsg_len)
 
 static int open_core(struct synod_node *n, char *errmsg, size_t errmsg_len)
 {
-	struct synod_app_config ac = {.cluster = n->cluster, .on_event = http_on_app_event,
-	                              .event_ctx = n};
+	struct synod_app_config ac = {
+	    .cluster = n->cluster, .on_event = http_on_app_event, .event_ctx = n};
 	int rc = synod_app_init(&n->app, &ac, errmsg, errmsg_len);
 	if (rc != 0) {
 		return rc;
@@ -150,7 +156,8 @@ static int open_listener(struct synod_node *n, char *errmsg, size_t errmsg_len)
 	info.fd_limit_per_thread = n->cfg.connections_max + 2u * PBFT_REPLICAS_MAX + 32u;
 	n->ctx = lws_create_context(&info);
 	if (n->ctx == NULL) {
-		return synod_errf(errmsg, errmsg_len, SYNOD_EIO, "libwebsockets: cannot create context");
+		return synod_errf(errmsg, errmsg_len, SYNOD_EIO,
+		                  "libwebsockets: cannot create context");
 	}
 	info.port = n->cfg.listen_port;
 	info.iface = n->cfg.listen_host;
@@ -255,27 +262,25 @@ void http_metrics_write(struct synod_node *n, FILE *f)
 	synod_app_status_get(n->app, &as);
 	fprintf(f, "# TYPE synod_pbft_view gauge\nsynod_pbft_view %llu\n",
 	        (unsigned long long)st.view);
-	fprintf(f, "# TYPE synod_pbft_view_changes_total counter\nsynod_pbft_view_changes_total %llu\n",
-	        (unsigned long long)st.view_changes);
+	/* view changes and state transfers: the core's own counters, below */
 	fprintf(f, "# TYPE synod_pbft_commits_total counter\nsynod_pbft_commits_total %llu\n",
 	        (unsigned long long)n->commits);
 	fprintf(f, "# TYPE synod_pbft_last_executed gauge\nsynod_pbft_last_executed %llu\n",
 	        (unsigned long long)st.last_executed);
 	fprintf(f, "# TYPE synod_pbft_pending_entries gauge\nsynod_pbft_pending_entries %llu\n",
 	        (unsigned long long)st.pending_entries);
-	fprintf(f, "# TYPE synod_pbft_state_transfers_total counter\n"
-	           "synod_pbft_state_transfers_total %llu\n",
-	        (unsigned long long)st.state_transfers);
 	fprintf(f, "# TYPE synod_peers_connected gauge\nsynod_peers_connected %u\n",
 	        driver_peers_ready(n));
+	fprintf(f, "# TYPE synod_peers_inbound gauge\nsynod_peers_inbound %u\n", n->inbound);
 	fprintf(f, "# TYPE synod_peer_messages_rejected_total counter\n");
 	for (int i = 0; i < REJ_COUNT; i++) {
-		fprintf(f, "synod_peer_messages_rejected_total{reason=\"%s\"} %llu\n", reject_names[i],
-		        (unsigned long long)n->rejected[i]);
+		fprintf(f, "synod_peer_messages_rejected_total{reason=\"%s\"} %llu\n",
+		        reject_names[i], (unsigned long long)n->rejected[i]);
 	}
-	fprintf(f, "# TYPE synod_peer_messages_dropped_total counter\n"
-	           "synod_peer_messages_dropped_total{reason=\"queue_full\"} %llu\n"
-	           "synod_peer_messages_dropped_total{reason=\"not_connected\"} %llu\n",
+	fprintf(f,
+	        "# TYPE synod_peer_messages_dropped_total counter\n"
+	        "synod_peer_messages_dropped_total{reason=\"queue_full\"} %llu\n"
+	        "synod_peer_messages_dropped_total{reason=\"not_connected\"} %llu\n",
 	        (unsigned long long)n->dropped_queue_full,
 	        (unsigned long long)n->dropped_not_connected);
 	fprintf(f, "# TYPE synod_wal_fsyncs_total counter\nsynod_wal_fsyncs_total %llu\n",

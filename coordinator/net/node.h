@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 struct synod_node_config {
-	char path[4096];  /* the config file, for messages */
+	char path[4096]; /* the config file, for messages */
 	char data_dir[1024];
 	char listen_host[SYNOD_NET_HOST_BYTES_MAX];
 	uint16_t listen_port; /* 0: any; the bound port goes to data_dir/port */

@@ -68,8 +68,7 @@ static void out_schedule(struct peer_out *o)
 	uint32_t delay = b - b / 4 + jitter;
 	o->backoff_ms = b * 2 > SYNOD_NET_BACKOFF_MS_MAX ? SYNOD_NET_BACKOFF_MS_MAX : b * 2;
 	o->state = OUT_IDLE;
-	lws_sul_schedule(o->node->ctx, 0, &o->sul, out_connect,
-	                 (lws_usec_t)delay * LWS_US_PER_MS);
+	lws_sul_schedule(o->node->ctx, 0, &o->sul, out_connect, (lws_usec_t)delay * LWS_US_PER_MS);
 }
 
 static void out_connect(lws_sorted_usec_list_t *sul)
@@ -128,7 +127,8 @@ void peer_close_all(struct synod_node *n)
 static void out_lost(struct synod_node *n, struct peer_out *o, const char *why)
 {
 	if (o->state == OUT_READY) {
-		synod_log(SYNOD_LOG_INFO, "peer", "connection to replica %u lost (%s)", o->index, why);
+		synod_log(SYNOD_LOG_INFO, "peer", "connection to replica %u lost (%s)", o->index,
+		          why);
 	}
 	o->wsi = NULL;
 	queue_free(o);
@@ -210,9 +210,8 @@ static int srv_handshake(struct synod_node *n, struct lws *wsi, struct peer_conn
 		pc->claimed = m.from;
 		memcpy(pc->peer_challenge, m.challenge, SYNOD_HS_CHALLENGE_BYTES);
 		randombytes_buf(pc->challenge, sizeof pc->challenge);
-		struct synod_hs_msg r = {.type = SYNOD_HS_HELLO_AUTH,
-		                         .from = (uint16_t)n->cfg.self,
-		                         .to = m.from};
+		struct synod_hs_msg r = {
+		    .type = SYNOD_HS_HELLO_AUTH, .from = (uint16_t)n->cfg.self, .to = m.from};
 		memcpy(r.cluster_id, n->cluster.cluster_id, SYNOD_CLUSTER_ID_BYTES);
 		memcpy(r.challenge, pc->challenge, SYNOD_HS_CHALLENGE_BYTES);
 		if (synod_hs_prove(n->signer, n->cluster.cluster_id, SYNOD_HS_ROLE_SERVER, r.from,
@@ -234,6 +233,7 @@ static int srv_handshake(struct synod_node *n, struct lws *wsi, struct peer_conn
 		return -1;
 	}
 	pc->replica = pc->claimed;
+	n->inbound++;
 	lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
 	synod_log(SYNOD_LOG_INFO, "peer", "replica %u connected and authenticated", pc->claimed);
 	return 0;
@@ -256,7 +256,7 @@ static int cli_handshake(struct synod_node *n, struct lws *wsi, struct peer_out 
 	if (synod_hs_check(m.sig, n->cluster.cluster_id, SYNOD_HS_ROLE_SERVER, (uint16_t)o->index,
 	                   (uint16_t)n->cfg.self, o->challenge, m.challenge,
 	                   n->cluster.replica_keys[o->index]) != 0) {
-		net_reject(n, REJ_HS_SIGNATURE, "replica %u's listener failed its handshake proof",
+		net_reject(n, REJ_HS_LISTENER, "replica %u's listener failed its handshake proof",
 		           o->index);
 		return -1;
 	}
@@ -453,6 +453,7 @@ int peer_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void 
 			pc->counted = false;
 		}
 		if (pc->replica >= 0) {
+			n->inbound--;
 			synod_log(SYNOD_LOG_INFO, "peer", "replica %d disconnected", pc->replica);
 		} else if (pc->counted_once && !pc->refused) {
 			net_reject(n, REJ_HS_INCOMPLETE, "connection closed before its handshake");
