@@ -421,6 +421,13 @@ static int client_cb(struct synod_node *n, struct lws *wsi, enum lws_callback_re
 		rx_free(pc);
 		out_lost(n, o, "closed");
 		return 0;
+	case LWS_CALLBACK_WSI_DESTROY:
+		/* Every client wsi ends here; a connection that died without
+		 * CLOSED or CONNECTION_ERROR must still be retried. */
+		if (o->state != OUT_IDLE && (o->wsi == wsi || o->wsi == NULL)) {
+			out_lost(n, o, "destroyed");
+		}
+		return 0;
 	default:
 		return 0;
 	}
@@ -436,6 +443,7 @@ int peer_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void 
 	case LWS_CALLBACK_CLIENT_WRITEABLE:
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
 	case LWS_CALLBACK_CLIENT_CLOSED:
+	case LWS_CALLBACK_WSI_DESTROY:
 		return client_cb(n, wsi, reason, pc, in, len);
 	case LWS_CALLBACK_ESTABLISHED:
 		return srv_established(n, wsi, pc);
