@@ -221,6 +221,9 @@ void driver_flush(struct synod_node *n)
 		}
 	}
 	release_held(n);
+	/* Answers to POSTs whose SUBMIT committed leave after our own records
+	 * of the commit are durable, as sends do. */
+	http_waiters_answer(n);
 }
 
 uint32_t driver_peers_ready(const struct synod_node *n)

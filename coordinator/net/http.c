@@ -1,8 +1,15 @@
 /* The HTTP API on the coordinator's one listener (libwebsockets serves HTTP
  * and the peer WebSocket subprotocol on the same port):
- *   POST /v1/requests       submit a request (202 {"id"}; 400 naming the
- *                           field; 411 without Content-Length; 413 too big;
- *                           503 without a quorum of reachable peers)
+ *   POST /v1/requests       submit a request: 202 {"id","status"} once its
+ *                           SUBMIT has committed here (durable at 2f+1
+ *                           replicas); 200 for a request already ordered;
+ *                           422 when the app refused it as it executed
+ *                           (expired, too_far, full); 400 naming the field;
+ *                           411 without Content-Length; 413 too big; 503 +
+ *                           Retry-After without a quorum of reachable peers
+ *                           or when the commit did not come within
+ *                           SYNOD_NET_HTTP_COMMIT_WAIT_MS (re-sending the
+ *                           same body is safe: the id is its hash)
  *   GET  /v1/requests/{id}  status, live tally, decision
  *   GET  /healthz           liveness and the core's view
  *   GET  /metrics           Prometheus text
@@ -41,7 +48,16 @@ static int respond(struct lws *wsi, struct http_conn *hc, int status, const char
 	uint8_t hdr[LWS_PRE + 512];
 	uint8_t *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof hdr - 1;
 	if (lws_add_http_common_headers(wsi, (unsigned int)status, ctype, (lws_filepos_t)len, &p,
-	                                end) != 0 ||
+	                                end) != 0) {
+		return -1;
+	}
+	/* Every 503 of ours is worth retrying: a quorum may come back, a
+	 * commit may follow a view change. */
+	static const char retry[] = {'0' + SYNOD_NET_HTTP_RETRY_AFTER_S, '\0'};
+	_Static_assert(SYNOD_NET_HTTP_RETRY_AFTER_S <= 9, "one digit");
+	if ((status == 503 &&
+	     lws_add_http_header_by_name(wsi, (const unsigned char *)"retry-after:",
+	                                 (const unsigned char *)retry, 1, &p, end) != 0) ||
 	    lws_finalize_write_http_header(wsi, start, &p, end) != 0) {
 		return -1;
 	}
@@ -90,15 +106,158 @@ static void refused_note(struct synod_node *n, const uint8_t *id, enum synod_sub
 	r->why = why;
 }
 
-/* The app's observer: remembers refused SUBMITs for GET. */
+static const struct refused *refused_find(const struct synod_node *n, const uint8_t *id)
+{
+	uint32_t kept =
+	    n->refused_next < SYNOD_NET_REFUSED_KEPT ? n->refused_next : SYNOD_NET_REFUSED_KEPT;
+	for (uint32_t i = 0; i < kept; i++) {
+		if (memcmp(n->refused[i].id, id, SYNOD_HASH_BYTES) == 0) {
+			return &n->refused[i];
+		}
+	}
+	return NULL;
+}
+
+/* Answers a POST for a request this coordinator has executed: found (status
+ * `found`, 200 or 202) or refused (422). False when it knows nothing of it. */
+static bool answer_known(struct synod_node *n, struct lws *wsi, struct http_conn *hc, int found,
+                         int *rc)
+{
+	char hex[2 * SYNOD_HASH_BYTES + 1];
+	if (synod_hex_encode(hex, sizeof hex, hc->id, SYNOD_HASH_BYTES) != 0) {
+		*rc = -1;
+		return true;
+	}
+	struct synod_tally t;
+	if (synod_app_tally_get(n->app, hc->id, &t) == 0) {
+		*rc = respond_json(wsi, hc, found, "{\"id\":\"%s\",\"status\":\"%s\"}", hex,
+		                   synod_outcome_name(t.outcome));
+		return true;
+	}
+	const struct refused *r = refused_find(n, hc->id);
+	if (r != NULL) {
+		*rc = respond_json(wsi, hc, 422,
+		                   "{\"id\":\"%s\",\"status\":\"refused\",\"reason\":\"%s\"}", hex,
+		                   synod_submit_result_name(r->why));
+		return true;
+	}
+	return false;
+}
+
+static const char *const wait_names[WAIT_COUNT] = {
+    [WAIT_COMMITTED] = "committed",
+    [WAIT_REFUSED] = "refused",
+    [WAIT_TIMEOUT] = "timeout",
+    [WAIT_CLOSED] = "closed",
+};
+
+const char *http_wait_outcome_name(enum http_wait_outcome o)
+{
+	return wait_names[o];
+}
+
+static void waiter_remove(struct synod_node *n, struct http_conn *hc, enum http_wait_outcome o)
+{
+	for (uint32_t i = 0; i < n->waiter_count; i++) {
+		if (n->waiters[i] == hc) {
+			n->waiters[i] = n->waiters[--n->waiter_count];
+			break;
+		}
+	}
+	lws_sul_cancel(&hc->wait_sul);
+	if (hc->decided) {
+		n->waiters_decided--;
+	}
+	hc->waiting = false;
+	hc->decided = false;
+	n->waits[o]++;
+}
+
+/* An answer outside a callback that failed: close the connection. */
+static void answer_or_close(struct lws *wsi, int rc)
+{
+	if (rc != 0) {
+		lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+	}
+}
+
+static void wait_expired(lws_sorted_usec_list_t *sul)
+{
+	struct http_conn *hc = lws_container_of(sul, struct http_conn, wait_sul);
+	struct synod_node *n = node_of(hc->wsi);
+	waiter_remove(n, hc, WAIT_TIMEOUT);
+	char hex[2 * SYNOD_HASH_BYTES + 1];
+	int rc = synod_hex_encode(hex, sizeof hex, hc->id, SYNOD_HASH_BYTES);
+	rc = rc != 0 ? rc
+	             : respond_json(hc->wsi, hc, 503,
+	                            "{\"id\":\"%s\",\"error\":\"not committed within %u ms; the "
+	                            "request may still be ordered, and sending the same body "
+	                            "again is safe\"}",
+	                            hex, SYNOD_NET_HTTP_COMMIT_WAIT_MS);
+	answer_or_close(hc->wsi, rc);
+}
+
+/* The app's observer: remembers refused SUBMITs for GET, and marks the POSTs
+ * waiting for this request (answered after the turn's flush). */
 void http_on_app_event(void *ctx, const struct synod_app_event *ev);
 void http_on_app_event(void *ctx, const struct synod_app_event *ev)
 {
 	struct synod_node *n = ctx;
-	if (ev->type == SYNOD_APP_EV_SUBMIT && ev->request_id != NULL &&
-	    ev->submit != SYNOD_SUBMIT_ACCEPTED && ev->submit != SYNOD_SUBMIT_DUPLICATE) {
+	if (ev->type != SYNOD_APP_EV_SUBMIT || ev->request_id == NULL) {
+		return;
+	}
+	if (ev->submit != SYNOD_SUBMIT_ACCEPTED && ev->submit != SYNOD_SUBMIT_DUPLICATE) {
 		refused_note(n, ev->request_id, ev->submit);
 	}
+	for (uint32_t i = 0; i < n->waiter_count; i++) {
+		struct http_conn *hc = n->waiters[i];
+		if (!hc->decided && memcmp(hc->id, ev->request_id, SYNOD_HASH_BYTES) == 0) {
+			hc->decided = true;
+			hc->result = ev->submit;
+			n->waiters_decided++;
+		}
+	}
+}
+
+void http_waiters_answer(struct synod_node *n)
+{
+	for (uint32_t i = n->waiter_count; i-- > 0 && n->waiters_decided > 0;) {
+		struct http_conn *hc = n->waiters[i];
+		if (!hc->decided) {
+			continue;
+		}
+		bool ok =
+		    hc->result == SYNOD_SUBMIT_ACCEPTED || hc->result == SYNOD_SUBMIT_DUPLICATE;
+		waiter_remove(n, hc, ok ? WAIT_COMMITTED : WAIT_REFUSED);
+		int rc = 0;
+		if (!answer_known(n, hc->wsi, hc, hc->result == SYNOD_SUBMIT_ACCEPTED ? 202 : 200,
+		                  &rc)) {
+			/* executed and already evicted (retained_max): still ordered */
+			rc = respond_error(hc->wsi, hc, 200, "ordered; no longer retained");
+		}
+		answer_or_close(hc->wsi, rc);
+	}
+}
+
+static int submit_wait(struct synod_node *n, struct lws *wsi, struct http_conn *hc)
+{
+	uint8_t entry[SYNOD_APP_ENTRY_BYTES_MAX];
+	size_t elen = 0;
+	if (synod_entry_encode(entry, sizeof entry, &elen, SYNOD_ENTRY_SUBMIT, hc->body,
+	                       hc->body_len) != 0) {
+		return respond_error(wsi, hc, 413, "request body over the limit");
+	}
+	hc->wsi = wsi;
+	hc->waiting = true;
+	hc->decided = false;
+	n->waiters[n->waiter_count++] = hc;
+	/* our own deadline replaces lws's idle timeout while the POST waits */
+	lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+	lws_sul_schedule(lws_get_context(wsi), 0, &hc->wait_sul, wait_expired,
+	                 (lws_usec_t)SYNOD_NET_HTTP_COMMIT_WAIT_MS * LWS_US_PER_MS);
+	n->submits_http++;
+	driver_submit(n, entry, elen);
+	return 0; /* answered after the commit, or by wait_expired */
 }
 
 static int submit(struct synod_node *n, struct lws *wsi, struct http_conn *hc)
@@ -107,29 +266,22 @@ static int submit(struct synod_node *n, struct lws *wsi, struct http_conn *hc)
 		return respond_error(wsi, hc, 413, "request body over the limit");
 	}
 	struct synod_request req;
-	uint8_t id[SYNOD_HASH_BYTES];
 	char err[512] = "";
-	int rc =
-	    synod_request_decode(&req, id, (const char *)hc->body, hc->body_len, err, sizeof err);
+	int rc = synod_request_decode(&req, hc->id, (const char *)hc->body, hc->body_len, err,
+	                              sizeof err);
 	if (rc != 0) {
 		return respond_error(wsi, hc, 400, err[0] != '\0' ? err : synod_strerror(rc));
+	}
+	if (answer_known(n, wsi, hc, 200, &rc)) {
+		return rc; /* ordered already: re-sending a body is idempotent */
 	}
 	if (driver_peers_ready(n) + 1 < pbft_quorum(n->cluster.replicas)) {
 		return respond_error(wsi, hc, 503, "no quorum of coordinators reachable");
 	}
-	uint8_t entry[SYNOD_APP_ENTRY_BYTES_MAX];
-	size_t elen = 0;
-	if (synod_entry_encode(entry, sizeof entry, &elen, SYNOD_ENTRY_SUBMIT, hc->body,
-	                       hc->body_len) != 0) {
-		return respond_error(wsi, hc, 413, "request body over the limit");
+	if (n->waiter_count >= SYNOD_NET_HTTP_WAITERS_MAX) {
+		return respond_error(wsi, hc, 503, "too many submissions waiting for their commit");
 	}
-	n->submits_http++;
-	driver_submit(n, entry, elen);
-	char hex[2 * SYNOD_HASH_BYTES + 1];
-	if (synod_hex_encode(hex, sizeof hex, id, SYNOD_HASH_BYTES) != 0) {
-		return -1;
-	}
-	return respond_json(wsi, hc, 202, "{\"id\":\"%s\"}", hex);
+	return submit_wait(n, wsi, hc);
 }
 
 static int request_status(struct synod_node *n, struct lws *wsi, struct http_conn *hc,
@@ -142,15 +294,12 @@ static int request_status(struct synod_node *n, struct lws *wsi, struct http_con
 	}
 	struct synod_tally t;
 	if (synod_app_tally_get(n->app, id, &t) != 0) {
-		uint32_t kept = n->refused_next < SYNOD_NET_REFUSED_KEPT ? n->refused_next
-		                                                         : SYNOD_NET_REFUSED_KEPT;
-		for (uint32_t i = 0; i < kept; i++) {
-			if (memcmp(n->refused[i].id, id, SYNOD_HASH_BYTES) == 0) {
-				return respond_json(
-				    wsi, hc, 200,
-				    "{\"id\":\"%s\",\"status\":\"refused\",\"reason\":\"%s\"}",
-				    idhex, synod_submit_result_name(n->refused[i].why));
-			}
+		const struct refused *r = refused_find(n, id);
+		if (r != NULL) {
+			return respond_json(
+			    wsi, hc, 200,
+			    "{\"id\":\"%s\",\"status\":\"refused\",\"reason\":\"%s\"}", idhex,
+			    synod_submit_result_name(r->why));
 		}
 		return respond_error(wsi, hc, 404, "unknown request");
 	}
@@ -296,6 +445,9 @@ int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void 
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return on_writeable(wsi, hc);
 	case LWS_CALLBACK_CLOSED_HTTP:
+		if (hc != NULL && hc->waiting) {
+			waiter_remove(n, hc, WAIT_CLOSED);
+		}
 		if (hc != NULL) {
 			free(hc->resp);
 			hc->resp = NULL;

@@ -78,6 +78,22 @@ struct http_conn {
 	int status;
 	char *resp; /* malloc'd; LWS_PRE headroom */
 	size_t resp_len;
+	/* a POST waiting for its SUBMIT to commit (node.waiters) */
+	struct lws *wsi;
+	bool waiting;
+	bool decided; /* the SUBMIT executed: result is set, answer after the flush */
+	enum synod_submit_result result;
+	uint8_t id[SYNOD_HASH_BYTES];
+	lws_sorted_usec_list_t wait_sul; /* the commit wait's deadline */
+};
+
+/* What became of POSTs that waited for their commit; one counter each. */
+enum http_wait_outcome {
+	WAIT_COMMITTED = 0, /* 202 */
+	WAIT_REFUSED,       /* the app refused it when it executed: 422 */
+	WAIT_TIMEOUT,       /* 503 + Retry-After */
+	WAIT_CLOSED,        /* the client went away first */
+	WAIT_COUNT
 };
 
 /* Requests whose SUBMIT the app refused, for GET (a ring). */
@@ -125,6 +141,10 @@ struct synod_node {
 	bool wal_failed;
 	uint32_t connections;
 	uint32_t inbound; /* authenticated incoming replica connections */
+	struct http_conn *waiters[SYNOD_NET_HTTP_WAITERS_MAX];
+	uint32_t waiter_count;
+	uint32_t waiters_decided; /* waiters with an answer to send after the flush */
+	uint64_t waits[WAIT_COUNT];
 	struct refused refused[SYNOD_NET_REFUSED_KEPT];
 	uint32_t refused_next;
 	/* figures for /metrics */
@@ -161,6 +181,9 @@ void peer_enqueue(struct synod_node *n, uint32_t i, struct net_msg *m);
 void peer_close_all(struct synod_node *n);
 
 /* http.c */
+/* After the turn's flush: answers the POSTs whose SUBMIT has committed. */
+void http_waiters_answer(struct synod_node *n);
+const char *http_wait_outcome_name(enum http_wait_outcome o);
 int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
 
 struct net_msg *net_msg_new(const uint8_t *bytes, size_t len, uint32_t to);

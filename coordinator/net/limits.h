@@ -28,6 +28,15 @@
 #define SYNOD_NET_HTTP_BODY_BYTES_MAX SYNOD_APP_REQUEST_BYTES_MAX
 #define SYNOD_NET_HTTP_URI_BYTES_MAX  256u
 #define SYNOD_NET_HTTP_RESP_BYTES_MAX (256u * 1024u)
+/* POST /v1/requests answers 202 only once the SUBMIT has committed here
+ * (then it is durable at 2f+1 replicas and survives any f crashes); a
+ * commit takes ~1 ms, a view change seconds. After this wait the answer is
+ * 503 + Retry-After: the request may still be ordered, and sending the same
+ * body again is safe (its id is its hash; duplicates are suppressed). */
+#define SYNOD_NET_HTTP_COMMIT_WAIT_MS 10000u
+#define SYNOD_NET_HTTP_RETRY_AFTER_S  1u
+/* POSTs waiting for their commit at once (each holds its connection). */
+#define SYNOD_NET_HTTP_WAITERS_MAX SYNOD_NET_CONNECTIONS_MAX
 /* Refused SUBMITs remembered for GET /v1/requests/{id}. */
 #define SYNOD_NET_REFUSED_KEPT 256u
 /* Events handled in one loop turn before the group is flushed anyway. */

@@ -283,6 +283,14 @@ void http_metrics_write(struct synod_node *n, FILE *f)
 	        "synod_peer_messages_dropped_total{reason=\"not_connected\"} %llu\n",
 	        (unsigned long long)n->dropped_queue_full,
 	        (unsigned long long)n->dropped_not_connected);
+	fprintf(f, "# TYPE synod_http_submit_waits_total counter\n");
+	for (int i = 0; i < WAIT_COUNT; i++) {
+		fprintf(f, "synod_http_submit_waits_total{outcome=\"%s\"} %llu\n",
+		        http_wait_outcome_name((enum http_wait_outcome)i),
+		        (unsigned long long)n->waits[i]);
+	}
+	fprintf(f, "# TYPE synod_http_submits_waiting gauge\nsynod_http_submits_waiting %u\n",
+	        n->waiter_count);
 	fprintf(f, "# TYPE synod_wal_fsyncs_total counter\nsynod_wal_fsyncs_total %llu\n",
 	        (unsigned long long)ws.syncs);
 	fprintf(f, "# TYPE synod_wal_frames_total counter\nsynod_wal_frames_total %llu\n",

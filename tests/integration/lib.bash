@@ -138,12 +138,33 @@ it_get() { # I PATH
 	body=${out%$'\n'*}
 }
 
+# POST waits for the commit (up to 10 s, then 503): curl allows 20 s.
+# The response headers go to $headers.
 it_post() { # I PATH BODY
 	local out
-	out=$(curl -s -m 5 -w '\n%{http_code}' -H 'Content-Type: application/json' \
+	out=$(curl -s -m 20 -D "$tmp/headers" -w '\n%{http_code}' \
+		-H 'Content-Type: application/json' \
 		--data-binary "$3" "$(it_url "$1" "$2")") || out=$'\n000'
 	status=${out##*$'\n'}
 	body=${out%$'\n'*}
+	headers=$(cat "$tmp/headers" 2>/dev/null || true)
+}
+
+# POSTs a body until it is ordered (200/202: sets $id) or refused; a 503 or
+# a failed connection is retried (re-sending the same body is safe).
+it_submit() { # I BODY [TRIES]
+	local k
+	for k in $(seq 1 "${3:-10}"); do
+		it_post "$1" /v1/requests "$2"
+		case $status in
+		200 | 202)
+			id=$(printf '%s' "$body" | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p')
+			return 0 ;;
+		503 | 000) sleep 1 ;;
+		*) return 1 ;;
+		esac
+	done
+	return 1
 }
 
 it_wait_for() { # SECONDS CMD...
