@@ -34,6 +34,10 @@ it_cleanup() {
 	fi
 }
 
+it_note() { # MESSAGE: progress with the seconds since the start
+	echo "[$((SECONDS - it_t0)) s] $*"
+}
+
 it_pass() {
 	it_ok=1
 	echo "PASS ($((SECONDS - it_t0)) s)"
@@ -208,6 +212,26 @@ it_status() { # I ID: the request's status word, or the HTTP code
 	else
 		echo "http-$status"
 	fi
+}
+
+# The statuses of many requests at replica I in one curl: one word a line
+# ("http-404" style for an error body, "none" when unreachable).
+it_statuses() { # I ID...
+	local i=$1 id urls=()
+	shift
+	for id in "$@"; do urls+=("$(it_url "$i" "/v1/requests/$id")"); done
+	curl -s -m 20 -w '\n' "${urls[@]}" 2>/dev/null |
+		sed 's/.*"status":"\([^"]*\)".*/\1/; s/^{"error".*/http-error/' || echo none
+}
+
+# True when every ID has status WANT at every replica.
+it_all_statuses_are() { # WANT ID...
+	local want=$1 i k
+	shift
+	for i in $(seq 0 $((it_n - 1))); do
+		k=$(it_statuses "$i" "$@" | grep -cx "$want" || true)
+		[ "$k" = $# ] || return 1
+	done
 }
 
 it_status_is() { # WANT I ID
