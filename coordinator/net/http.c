@@ -319,16 +319,36 @@ static int request_status(struct synod_node *n, struct lws *wsi, struct http_con
 	    (unsigned long long)t.submitted_at.seq, t.submitted_at.index, decided);
 }
 
+/* The last stable checkpoint's seq and digest in hex ("" before the first):
+ * replicas that agree on it hold the same state (tests compare it). */
+static void healthz_checkpoint(const struct synod_node *n, uint64_t *seq, char *hex, size_t cap)
+{
+	uint8_t cores[PBFT_REPLICAS_MAX * PBFT_CORE_BYTES];
+	uint32_t count = 0;
+	struct pbft_core c;
+	hex[0] = '\0';
+	if (pbft_stable_checkpoint_get(n->pbft, seq, cores, PBFT_REPLICAS_MAX, &count) != 0 ||
+	    count == 0 || pbft_core_decode(&c, cores) != 0 ||
+	    synod_hex_encode(hex, cap, c.digest, PBFT_DIGEST_BYTES) != 0) {
+		hex[0] = '\0';
+	}
+}
+
 static int healthz(struct synod_node *n, struct lws *wsi, struct http_conn *hc)
 {
 	struct pbft_status st;
 	pbft_status_get(n->pbft, &st);
+	uint64_t cp_seq = 0;
+	char cp_hex[2 * PBFT_DIGEST_BYTES + 1];
+	healthz_checkpoint(n, &cp_seq, cp_hex, sizeof cp_hex);
 	return respond_json(wsi, hc, 200,
 	                    "{\"status\":\"ok\",\"replica\":%u,\"view\":%llu,\"primary\":%u,"
-	                    "\"in_view_change\":%s,\"last_executed\":%llu,\"peers_connected\":%u}",
+	                    "\"in_view_change\":%s,\"last_executed\":%llu,\"peers_connected\":%u,"
+	                    "\"checkpoint\":{\"seq\":%llu,\"digest\":\"%s\"}}",
 	                    n->cfg.self, (unsigned long long)st.view, st.primary,
 	                    st.in_view_change ? "true" : "false",
-	                    (unsigned long long)st.last_executed, driver_peers_ready(n));
+	                    (unsigned long long)st.last_executed, driver_peers_ready(n),
+	                    (unsigned long long)cp_seq, cp_hex);
 }
 
 void http_metrics_write(struct synod_node *n, FILE *f);

@@ -59,7 +59,7 @@ it_wait_for 90 it_all_statuses_are open "${ids[@]}" || {
 	for i in 0 1 2 3; do echo "replica $i: $(it_statuses "$i" "${ids[@]}" | tr '\n' ' ')"; done
 	fail "the accepted requests differ between the replicas"
 }
-echo "requests accepted before the kill: $before, in all: ${#ids[@]}"
+echo "requests accepted before the kill: $before, in all: ${#ids[@]}; POSTs retried: ${it_retries:-0}"
 echo "view changes at replica $other: $(it_metric "$other" synod_pbft_view_changes_total)," \
 	"state transfers at replica $primary: $(it_metric "$primary" synod_pbft_state_transfers_total)"
 it_pass

@@ -164,7 +164,9 @@ it_submit() { # I BODY [TRIES]
 		200 | 202)
 			id=$(printf '%s' "$body" | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p')
 			return 0 ;;
-		503 | 000) sleep 1 ;;
+		503 | 000)
+			it_retries=$((${it_retries:-0} + 1))
+			sleep 1 ;;
 		*) return 1 ;;
 		esac
 	done
