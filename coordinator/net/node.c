@@ -97,7 +97,17 @@ static int open_core(struct synod_node *n, char *errmsg, size_t errmsg_len)
 	randombytes_buf(&pc.seed, sizeof pc.seed);
 	pc.crypto = synod_pbft_crypto(&n->psigner);
 	pc.app = synod_app_pbft(n->app);
-	return pbft_init(&n->pbft, &pc, errmsg, errmsg_len);
+	rc = pbft_init(&n->pbft, &pc, errmsg, errmsg_len);
+	size_t used = strlen(errmsg);
+	if (rc == SYNOD_ECONFIG && used < errmsg_len) {
+		/* The snapshot is what usually makes STATE too big: name the knob. */
+		snprintf(errmsg + used, errmsg_len - used,
+		         "; the snapshot of %s's policy is up to %u bytes: lower its "
+		         "requests.retained_max (%u; policies/README.md)",
+		         n->cfg.cluster, pc.snapshot_bytes_max,
+		         n->cluster.policy.requests_retained_max);
+	}
+	return rc;
 }
 
 static int open_wal(struct synod_node *n, char *errmsg, size_t errmsg_len)

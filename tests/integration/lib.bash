@@ -82,10 +82,7 @@ it_cluster() { # N
 		"$synod" keygen "file:$tmp/seat-$i.key" >/dev/null
 		args+=(--seat "seat-$i=file:$tmp/seat-$i.key")
 	done
-	# The default policy keeps 4096 requests: its snapshot makes STATE
-	# messages over the 16 MiB wire limit (pbft_init refuses it); 256 here.
-	sed 's/"retained_max": 4096/"retained_max": 256/' "$src/policies/default.json" >"$tmp/policy.json"
-	"$synod" cluster init --policy "$tmp/policy.json" --out "$tmp/cluster.json" \
+	"$synod" cluster init --policy "$src/policies/default.json" --out "$tmp/cluster.json" \
 		"${args[@]}" >/dev/null || fail "cluster init"
 	it_n=$n
 	it_ports "$n"
