@@ -239,14 +239,29 @@ void http_waiters_answer(struct synod_node *n)
 	}
 }
 
-static int submit_wait(struct synod_node *n, struct lws *wsi, struct http_conn *hc)
+static int submit_entry(struct synod_node *n, const struct http_conn *hc)
 {
 	uint8_t entry[SYNOD_APP_ENTRY_BYTES_MAX];
 	size_t elen = 0;
-	if (synod_entry_encode(entry, sizeof entry, &elen, SYNOD_ENTRY_SUBMIT, hc->body,
-	                       hc->body_len) != 0) {
-		return respond_error(wsi, hc, 413, "request body over the limit");
+	int rc = synod_entry_encode(entry, sizeof entry, &elen, SYNOD_ENTRY_SUBMIT, hc->body,
+	                            hc->body_len);
+	if (rc == 0) {
+		driver_submit(n, entry, elen);
 	}
+	return rc;
+}
+
+void http_waiters_resubmit(struct synod_node *n)
+{
+	for (uint32_t i = 0; i < n->waiter_count; i++) {
+		if (!n->waiters[i]->decided && submit_entry(n, n->waiters[i]) == 0) {
+			n->resubmits++;
+		}
+	}
+}
+
+static int submit_wait(struct synod_node *n, struct lws *wsi, struct http_conn *hc)
+{
 	hc->wsi = wsi;
 	hc->waiting = true;
 	hc->decided = false;
@@ -256,7 +271,10 @@ static int submit_wait(struct synod_node *n, struct lws *wsi, struct http_conn *
 	lws_sul_schedule(lws_get_context(wsi), 0, &hc->wait_sul, wait_expired,
 	                 (lws_usec_t)SYNOD_NET_HTTP_COMMIT_WAIT_MS * LWS_US_PER_MS);
 	n->submits_http++;
-	driver_submit(n, entry, elen);
+	if (submit_entry(n, hc) != 0) {
+		waiter_remove(n, hc, WAIT_REFUSED);
+		return respond_error(wsi, hc, 413, "request body over the limit");
+	}
 	return 0; /* answered after the commit, or by wait_expired */
 }
 

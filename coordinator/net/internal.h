@@ -155,6 +155,7 @@ struct synod_node {
 	uint64_t msgs_received;
 	uint64_t msgs_sent;
 	uint64_t submits_http;
+	uint64_t resubmits; /* waiting entries submitted again after a peer came up */
 };
 
 uint64_t net_now_ms(void);
@@ -183,6 +184,9 @@ void peer_close_all(struct synod_node *n);
 /* http.c */
 /* After the turn's flush: answers the POSTs whose SUBMIT has committed. */
 void http_waiters_answer(struct synod_node *n);
+/* Submits the entries of the POSTs still waiting again (the core forwards a
+ * pending entry of ours again on a second SUBMIT): after a peer came up. */
+void http_waiters_resubmit(struct synod_node *n);
 const char *http_wait_outcome_name(enum http_wait_outcome o);
 int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
 

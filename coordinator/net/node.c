@@ -299,6 +299,8 @@ void http_metrics_write(struct synod_node *n, FILE *f)
 		        http_wait_outcome_name((enum http_wait_outcome)i),
 		        (unsigned long long)n->waits[i]);
 	}
+	fprintf(f, "# TYPE synod_http_resubmits_total counter\nsynod_http_resubmits_total %llu\n",
+	        (unsigned long long)n->resubmits);
 	fprintf(f, "# TYPE synod_http_submits_waiting gauge\nsynod_http_submits_waiting %u\n",
 	        n->waiter_count);
 	fprintf(f, "# TYPE synod_wal_fsyncs_total counter\nsynod_wal_fsyncs_total %llu\n",

@@ -341,6 +341,8 @@ static int cli_writeable(struct synod_node *n, struct lws *wsi, struct peer_out 
 			o->backoff_ms = 0;
 			lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
 			synod_log(SYNOD_LOG_INFO, "peer", "connected to replica %u", o->index);
+			/* forwards made while it was unreachable were dropped */
+			http_waiters_resubmit(n);
 		}
 		if (o->head != NULL) {
 			lws_callback_on_writable(wsi);
