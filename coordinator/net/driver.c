@@ -22,6 +22,13 @@ uint64_t net_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+uint64_t net_mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 struct net_msg *net_msg_new(const uint8_t *bytes, size_t len, uint32_t to)
 {
 	struct net_msg *m = malloc(sizeof *m + LWS_PRE + len);
@@ -208,7 +215,9 @@ void driver_flush(struct synod_node *n)
 		return;
 	}
 	if (synod_wal_staged_bytes(n->wal) > 0) {
+		uint64_t t0 = net_mono_us();
 		int rc = synod_wal_flush(n->wal);
+		net_hist_add(&n->wal_flush, net_mono_us() - t0);
 		synod_counter_inc(&net_wal_groups_total);
 		if (rc != 0) {
 			synod_log(SYNOD_LOG_ERROR, "driver",

@@ -212,6 +212,7 @@ void http_on_app_event(void *ctx, const struct synod_app_event *ev)
 	for (uint32_t i = 0; i < n->waiter_count; i++) {
 		struct http_conn *hc = n->waiters[i];
 		if (!hc->decided && memcmp(hc->id, ev->request_id, SYNOD_HASH_BYTES) == 0) {
+			net_hist_add(&n->commit_latency, net_mono_us() - hc->submitted_us);
 			hc->decided = true;
 			hc->result = ev->submit;
 			n->waiters_decided++;
@@ -263,6 +264,7 @@ void http_waiters_resubmit(struct synod_node *n)
 static int submit_wait(struct synod_node *n, struct lws *wsi, struct http_conn *hc)
 {
 	hc->wsi = wsi;
+	hc->submitted_us = net_mono_us();
 	hc->waiting = true;
 	hc->decided = false;
 	n->waiters[n->waiter_count++] = hc;

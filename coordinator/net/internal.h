@@ -67,6 +67,17 @@ struct peer_conn {
 	size_t rx_cap;
 };
 
+/* A Prometheus histogram of durations: bucket upper bounds in
+ * net_hist_bounds_us (fixed), the last bucket is +Inf. */
+#define NET_HIST_BUCKETS 14u
+struct net_hist {
+	uint64_t count[NET_HIST_BUCKETS + 1];
+	uint64_t total;
+	uint64_t sum_us;
+};
+void net_hist_add(struct net_hist *h, uint64_t us);
+uint64_t net_mono_us(void);
+
 /* Per-connection data of the HTTP protocol. */
 struct http_conn {
 	char uri[SYNOD_NET_HTTP_URI_BYTES_MAX];
@@ -84,6 +95,7 @@ struct http_conn {
 	bool decided; /* the SUBMIT executed: result is set, answer after the flush */
 	enum synod_submit_result result;
 	uint8_t id[SYNOD_HASH_BYTES];
+	uint64_t submitted_us;           /* monotonic, for the commit latency */
 	lws_sorted_usec_list_t wait_sul; /* the commit wait's deadline */
 };
 
@@ -149,6 +161,8 @@ struct synod_node {
 	uint32_t refused_next;
 	/* figures for /metrics */
 	uint64_t rejected[REJ_COUNT];
+	struct net_hist commit_latency; /* POST to its commit, requests submitted here */
+	struct net_hist wal_flush;      /* one group's write + fdatasync */
 	uint64_t commits;
 	uint64_t dropped_queue_full;
 	uint64_t dropped_not_connected;

@@ -262,6 +262,36 @@ void synod_node_close(struct synod_node *n)
 	free(n);
 }
 
+/* Upper bounds: 0.5 ms .. 10 s, then +Inf. */
+static const uint64_t hist_bounds_us[NET_HIST_BUCKETS] = {
+    500,    1000,   2000,   5000,    10000,   20000,   50000,
+    100000, 200000, 500000, 1000000, 2000000, 5000000, 10000000};
+
+void net_hist_add(struct net_hist *h, uint64_t us)
+{
+	uint32_t b = 0;
+	while (b < NET_HIST_BUCKETS && us > hist_bounds_us[b]) {
+		b++;
+	}
+	h->count[b]++;
+	h->total++;
+	h->sum_us += us;
+}
+
+static void hist_write(FILE *f, const char *name, const char *help, const struct net_hist *h)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	uint64_t cum = 0;
+	for (uint32_t b = 0; b < NET_HIST_BUCKETS; b++) {
+		cum += h->count[b];
+		fprintf(f, "%s_bucket{le=\"%g\"} %llu\n", name, (double)hist_bounds_us[b] / 1e6,
+		        (unsigned long long)cum);
+	}
+	fprintf(f, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name,
+	        (unsigned long long)h->total, name, (double)h->sum_us / 1e6, name,
+	        (unsigned long long)h->total);
+}
+
 void http_metrics_write(struct synod_node *n, FILE *f)
 {
 	struct pbft_status st;
@@ -311,5 +341,9 @@ void http_metrics_write(struct synod_node *n, FILE *f)
 	        (unsigned long long)as.requests_open);
 	fprintf(f, "# TYPE synod_app_log_time_ms gauge\nsynod_app_log_time_ms %llu\n",
 	        (unsigned long long)as.log_time_ms);
+	hist_write(f, "synod_commit_latency_seconds",
+	           "from a POST /v1/requests here to the commit of its SUBMIT", &n->commit_latency);
+	hist_write(f, "synod_wal_fsync_latency_seconds",
+	           "one WAL group commit: write and fdatasync", &n->wal_flush);
 	synod_counters_write(f);
 }

@@ -23,6 +23,13 @@ printf '%s' "$body" | grep -q '"status":"open"' || fail "202 before the commit: 
 id=$(printf '%s' "$body" | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p')
 [ "$id" = "$(printf '%s' "$req" | sha256sum | cut -c1-64)" ] || fail "id is not SHA-256 of the body"
 [ "$(it_status 2 "$id")" = open ] || fail "202 but not open at the replica that answered"
+# the latency histograms count it: commit (POST to commit, here) and WAL
+[ "$(it_metric 2 synod_commit_latency_seconds_count)" = 1 ] || fail "commit latency not counted"
+[ "$(it_metric 2 'synod_commit_latency_seconds_bucket{le="+Inf"}')" = 1 ] || fail "no +Inf bucket"
+[ "$(it_metric 2 synod_wal_fsync_latency_seconds_count)" -gt 0 ] || fail "WAL fsyncs not timed"
+echo "commit latency at replica 2: $(it_metric 2 synod_commit_latency_seconds_sum) s;" \
+	"WAL fsyncs <= 5 ms: $(it_metric 2 'synod_wal_fsync_latency_seconds_bucket{le="0.005"}')" \
+	"of $(it_metric 2 synod_wal_fsync_latency_seconds_count)"
 # the same body again: already ordered, 200 with the same id
 it_post 1 /v1/requests "$req"
 [ "$status" = 200 ] && printf '%s' "$body" | grep -q "\"id\":\"$id\"" ||
