@@ -34,7 +34,7 @@ done
 for i in $(seq 0 32); do
 	oargs+=(--seat "s$i=$("$synod" pubkey "file:$tmp/seat-$i.key")")
 done
-"$synod" cluster init --policy "$tmp/policy.json" --out "$tmp/other/cluster.json" "${oargs[@]}" \
+"$synod" cluster init --policy "$src/policies/default.json" --out "$tmp/other/cluster.json" "${oargs[@]}" \
 	>/dev/null
 sport=$((it_port_base + 4))
 ss -Hltn "sport = :$sport" | grep -q . && fail "port $sport taken"
