@@ -34,6 +34,7 @@
 #define SYNOD_TAG_PBFT      "synod/pbft/v1"
 #define SYNOD_TAG_TREE_HEAD "synod/sth/v1"
 #define SYNOD_TAG_TEST      "synod/test/v1"
+#define SYNOD_TAG_PEER      "synod/peer/v1" /* replica connection handshake */
 
 /* Bytes synod_sign_input writes for a tag of tag_len and a message of
  * msg_len bytes (1 + tag_len + SYNOD_CLUSTER_ID_BYTES + msg_len). */

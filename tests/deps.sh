@@ -2,7 +2,7 @@
 # installs what synod needs on Debian 12 when it is missing (root only).
 SYNOD_DEB_PACKAGES="build-essential cmake pkg-config git clang clang-format libclang-rt-14-dev
   libsodium-dev libwebsockets-dev libjson-c-dev libcmocka-dev libpq-dev
-  postgresql postgresql-15-pgtap softhsm2 opensc libp11-kit-dev p11-kit"
+  postgresql postgresql-15-pgtap softhsm2 opensc libp11-kit-dev p11-kit curl iproute2"
 
 synod_deps_install() {
 	local missing=()

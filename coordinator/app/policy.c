@@ -27,7 +27,7 @@ void synod_policy_defaults(struct synod_policy *p)
 	p->exclusion_epochs = 4;
 	p->tick_skew_ms_max = 5000;
 	p->deadline_ms_max = 7ull * 24u * 3600u * 1000u;
-	p->requests_retained_max = 4096;
+	p->requests_retained_max = 256; /* policies/README.md: why not more */
 	p->non_participation = false;
 	p->np_missed_decisions_max = 16;
 }

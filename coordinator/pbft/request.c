@@ -203,8 +203,20 @@ int pbft_on_submit(struct pbft *p, const uint8_t *entry, size_t len)
 {
 	bool added;
 	int rc = pending_add(p, entry, len, p->cfg.self, &added);
-	if (rc != 0 || !added) {
+	if (rc != 0) {
 		return rc;
+	}
+	if (!added) {
+		/* A local client submits a pending entry of its own again (its
+		 * driver saw it unordered for too long, or a peer came up): forward
+		 * it again, the first forward may have met unconnected peers. */
+		uint8_t digest[PBFT_DIGEST_BYTES];
+		synod_sha256(digest, entry, len);
+		struct pbft_pending *e = pending_find(p, digest);
+		if (e == NULL || e->origin != p->cfg.self) {
+			return 0;
+		}
+		e->forwarded_view = UINT64_MAX;
 	}
 	pbft_pending_forward(p);
 	return 0;

@@ -46,8 +46,13 @@ struct synod_wal {
 	uint8_t id[WAL_ID_BYTES]; /* random per WAL: the key of every checksum */
 	bool have_id;
 	bool failed;
-	uint8_t *buf;
+	uint8_t *buf; /* the staged frames (synod_wal_stage), written by flush */
 	size_t buf_cap;
+	size_t stage_len;      /* bytes staged */
+	uint64_t stage_index;  /* the index the next staged frame gets */
+	uint64_t stage_frames; /* frames staged */
+	uint64_t stage_records;
+	bool stage_truncate; /* the group starts a new segment */
 	struct synod_wal_stats st;
 	int (*fault)(void *ctx, const char *op);
 	void *fault_ctx;
@@ -707,12 +712,44 @@ int synod_wal_open(struct synod_wal **out, const char *dir, synod_wal_replay_fn 
 		synod_wal_close(w);
 		return rc;
 	}
+	w->stage_index = w->next_index;
 	*out = w;
 	return 0;
 }
 
-int synod_wal_append(struct synod_wal *w, const struct synod_wal_record *records, uint32_t count,
-                     bool truncate_before)
+/* Encodes one frame (index w->stage_index) at the end of the staging buffer. */
+static int stage_frame(struct synod_wal *w, const struct synod_wal_record *records, uint32_t count,
+                       uint64_t payload)
+{
+	size_t total = SYNOD_WAL_FRAME_HEADER_BYTES + (size_t)payload;
+	if (buf_reserve(w, w->stage_len + total) != 0) {
+		return SYNOD_ENOMEM;
+	}
+	uint8_t *f = w->buf + w->stage_len;
+	struct synod_wbuf b;
+	synod_wbuf_init(&b, f, total);
+	synod_wbuf_u32(&b, (uint32_t)payload);
+	synod_wbuf_u64(&b, w->stage_index);
+	(void)synod_wbuf_reserve(&b, WAL_SUM_BYTES);
+	synod_wbuf_u32(&b, count);
+	for (uint32_t i = 0; i < count; i++) {
+		synod_wbuf_u32(&b, records[i].type);
+		synod_wbuf_u32(&b, (uint32_t)records[i].len);
+		if (records[i].len > 0) {
+			synod_wbuf_bytes(&b, records[i].bytes, records[i].len);
+		}
+	}
+	SYNOD_ASSERT(b.err == 0 && b.len == total);
+	wal_sum(f + 12, w->id, f, 12, f + SYNOD_WAL_FRAME_HEADER_BYTES, (size_t)payload);
+	w->stage_len += total;
+	w->stage_index++;
+	w->stage_frames++;
+	w->stage_records += count;
+	return 0;
+}
+
+int synod_wal_stage(struct synod_wal *w, const struct synod_wal_record *records, uint32_t count,
+                    bool truncate_before)
 {
 	if (w->failed) {
 		return SYNOD_EIO;
@@ -733,29 +770,80 @@ int synod_wal_append(struct synod_wal *w, const struct synod_wal_record *records
 	if (payload > SYNOD_WAL_FRAME_BYTES_MAX) {
 		return SYNOD_ELIMIT;
 	}
-	size_t total = SYNOD_WAL_FRAME_HEADER_BYTES + (size_t)payload;
-	if (buf_reserve(w, total) != 0) {
-		return SYNOD_ENOMEM;
+	if (truncate_before) {
+		/* Every earlier update may be discarded once this one is durable
+		 * (pbft.h): the staged frames before it need never be written. A
+		 * crash before the flush completes leaves the old segments, which
+		 * lack only updates whose messages were never sent. */
+		w->stage_len = 0;
+		w->stage_frames = 0;
+		w->stage_records = 0;
+		w->stage_index = w->next_index;
+		w->stage_truncate = true;
 	}
-	struct synod_wbuf b;
-	synod_wbuf_init(&b, w->buf, total);
-	synod_wbuf_u32(&b, (uint32_t)payload);
-	synod_wbuf_u64(&b, w->next_index);
-	(void)synod_wbuf_reserve(&b, WAL_SUM_BYTES);
-	synod_wbuf_u32(&b, count);
-	for (uint32_t i = 0; i < count; i++) {
-		synod_wbuf_u32(&b, records[i].type);
-		synod_wbuf_u32(&b, (uint32_t)records[i].len);
-		if (records[i].len > 0) {
-			synod_wbuf_bytes(&b, records[i].bytes, records[i].len);
+	uint64_t total = SYNOD_WAL_FRAME_HEADER_BYTES + payload;
+	if (w->stage_len > 0 && w->stage_len + total > SYNOD_WAL_GROUP_BYTES_MAX) {
+		return SYNOD_EFULL;
+	}
+	return stage_frame(w, records, count, payload);
+}
+
+/* After a truncating frame is durable: the older segments go, oldest first,
+ * each removal synced before the next (POSIX does not order unlinks within
+ * one directory sync), so a crash leaves a consecutive run. old is the
+ * number of segments before the new one. */
+static int flush_unlink_old(struct synod_wal *w, uint32_t old)
+{
+	uint32_t removed = 0;
+	int rc = 0;
+	for (uint32_t i = 0; i < old; i++) {
+		char name[WAL_NAME_HEX + 5];
+		seg_name(name, w->segs[i]);
+		struct stat sb;
+		off_t sz = fstatat(w->dirfd, name, &sb, 0) == 0 ? sb.st_size : 0;
+		if (unlinkat(w->dirfd, name, 0) != 0) {
+			synod_counter_inc(&wal_unlink_errors_total);
+			synod_log(SYNOD_LOG_WARN, "wal",
+			          "%s/%s: cannot remove after truncation: %s; kept (it is "
+			          "replayed harmlessly), retried at the next truncation",
+			          w->dir, name, strerror(errno));
+			break;
+		}
+		w->st.bytes -= (uint64_t)sz;
+		w->st.segments--;
+		removed++;
+		if (wal_sync(w, w->dirfd, false) != 0) {
+			rc = wal_fail(w, "fsync of the directory");
+			break;
 		}
 	}
-	SYNOD_ASSERT(b.err == 0 && b.len == total);
-	wal_sum(w->buf + 12, w->id, w->buf, 12, w->buf + SYNOD_WAL_FRAME_HEADER_BYTES,
-	        (size_t)payload);
+	if (removed > 0) {
+		memmove(w->segs, w->segs + removed, (w->seg_count - removed) * sizeof *w->segs);
+		w->seg_count -= removed;
+	}
+	return rc;
+}
 
+static void stage_clear(struct synod_wal *w)
+{
+	w->stage_len = 0;
+	w->stage_frames = 0;
+	w->stage_records = 0;
+	w->stage_truncate = false;
+	w->stage_index = w->next_index;
+}
+
+int synod_wal_flush(struct synod_wal *w)
+{
+	if (w->failed) {
+		return SYNOD_EIO;
+	}
+	if (w->stage_len == 0) {
+		return 0;
+	}
+	bool truncate = w->stage_truncate;
 	uint32_t old = w->seg_count;
-	if (truncate_before) {
+	if (truncate) {
 		char err[256] = "";
 		if (seg_create(w, w->segs[w->seg_count - 1] + 1, err, sizeof err) != 0) {
 			synod_log(SYNOD_LOG_ERROR, "wal", "%s", err);
@@ -763,54 +851,44 @@ int synod_wal_append(struct synod_wal *w, const struct synod_wal_record *records
 			return wal_fail(w, "starting a segment");
 		}
 	}
-	if (pwrite_all(w, w->fd, w->buf, total, w->size) != 0) {
+	if (pwrite_all(w, w->fd, w->buf, w->stage_len, w->size) != 0) {
 		return wal_fail_frame(w, "write");
 	}
 	if (wal_sync(w, w->fd, true) != 0) {
 		return wal_fail_frame(w, "fdatasync");
 	}
-	w->size += total;
-	w->st.bytes += total;
-	w->next_index++;
-	w->st.frames++;
-	w->st.records += count;
-	if (truncate_before) {
-		w->st.truncations++;
-		/* The new frame is durable: the older segments may go, oldest first,
-		 * each removal synced before the next (POSIX does not order unlinks
-		 * within one directory sync), so a crash leaves a consecutive run. */
-		uint32_t removed = 0;
-		for (uint32_t i = 0; i < old; i++) {
-			char name[WAL_NAME_HEX + 5];
-			seg_name(name, w->segs[i]);
-			struct stat sb;
-			off_t sz = fstatat(w->dirfd, name, &sb, 0) == 0 ? sb.st_size : 0;
-			if (unlinkat(w->dirfd, name, 0) != 0) {
-				synod_counter_inc(&wal_unlink_errors_total);
-				synod_log(SYNOD_LOG_WARN, "wal",
-				          "%s/%s: cannot remove after truncation: %s; kept (it is "
-				          "replayed "
-				          "harmlessly), retried at the next truncation",
-				          w->dir, name, strerror(errno));
-				break;
-			}
-			w->st.bytes -= (uint64_t)sz;
-			w->st.segments--;
-			removed++;
-			if (wal_sync(w, w->dirfd, false) != 0) {
-				memmove(w->segs, w->segs + removed,
-				        (w->seg_count - removed) * sizeof *w->segs);
-				w->seg_count -= removed;
-				return wal_fail(w, "fsync of the directory");
-			}
-		}
-		if (removed > 0) {
-			memmove(w->segs, w->segs + removed,
-			        (w->seg_count - removed) * sizeof *w->segs);
-			w->seg_count -= removed;
-		}
+	w->size += w->stage_len;
+	w->st.bytes += w->stage_len;
+	w->next_index = w->stage_index;
+	w->st.frames += w->stage_frames;
+	w->st.records += w->stage_records;
+	w->st.groups++;
+	stage_clear(w);
+	if (!truncate) {
+		return 0;
 	}
-	return 0;
+	w->st.truncations++;
+	return flush_unlink_old(w, old);
+}
+
+int synod_wal_append(struct synod_wal *w, const struct synod_wal_record *records, uint32_t count,
+                     bool truncate_before)
+{
+	if (w->failed) {
+		return SYNOD_EIO;
+	}
+	/* One frame, one write, one fdatasync: a staged group of one. */
+	SYNOD_ASSERT(w->stage_len == 0);
+	int rc = synod_wal_stage(w, records, count, truncate_before);
+	if (rc != 0) {
+		return rc;
+	}
+	return synod_wal_flush(w);
+}
+
+uint64_t synod_wal_staged_bytes(const struct synod_wal *w)
+{
+	return w->stage_len;
 }
 
 bool synod_wal_failed(const struct synod_wal *w)

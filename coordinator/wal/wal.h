@@ -15,7 +15,11 @@
  * that bytes from a peer (records carry peers' messages) can never pass for a
  * frame of this WAL when the log is scanned after a crash.
  *
- * Appending writes one frame with one write() and fdatasync()s it. An update
+ * Appending writes one frame with one write() and fdatasync()s it. Group
+ * commit stages the frames of several updates (synod_wal_stage) and writes
+ * them all with one write() and one fdatasync() (synod_wal_flush): each
+ * update is still its own frame, so a crash recovers a prefix of whole
+ * updates, never part of one. An update
  * that carries a truncate_before record (a stable checkpoint) starts a new
  * segment: the segment is written and synced, the directory synced, then
  * every older segment is unlinked and the directory synced again. A crash at
@@ -51,6 +55,9 @@
  * the limits in coordinator/pbft/limits.h. */
 #define SYNOD_WAL_FRAME_BYTES_MAX (1024u * 1024u * 1024u)
 #define SYNOD_WAL_RECORDS_MAX     4096u /* records in one frame */
+/* Staged bytes of one group: a group never exceeds it, except a single
+ * frame (up to SYNOD_WAL_FRAME_BYTES_MAX) staged alone. */
+#define SYNOD_WAL_GROUP_BYTES_MAX (64u * 1024u * 1024u)
 #define SYNOD_WAL_PATH_MAX        512u
 
 /* One record of an update, as the PBFT core hands it over. */
@@ -74,6 +81,7 @@ struct synod_wal_stats {
 	uint64_t torn_bytes;   /* bytes cut off */
 	uint64_t truncations;  /* segments started by a truncating update */
 	uint64_t syncs;        /* fdatasync + directory fsync calls */
+	uint64_t groups;       /* appends and flushes that wrote frames */
 };
 
 struct synod_wal;
@@ -85,12 +93,35 @@ struct synod_wal;
 SYNOD_WUR int synod_wal_open(struct synod_wal **out, const char *dir, synod_wal_replay_fn replay,
                              void *ctx, char *errmsg, size_t errmsg_len);
 
-/* Appends the records of one update as one frame and syncs it; with
+/* Appends the records of one update as one frame and syncs it (stage and
+ * flush of a group of one; nothing may be staged before); with
  * truncate_before the frame starts a new segment and the older segments are
  * removed once it is durable. count 0 is a no-op. Errors: SYNOD_ELIMIT (more
  * than the frame limits; nothing written), SYNOD_EIO (the WAL is now failed). */
 SYNOD_WUR int synod_wal_append(struct synod_wal *w, const struct synod_wal_record *records,
                                uint32_t count, bool truncate_before);
+
+/* Group commit, step 1: encodes the records of one update as one frame
+ * into the WAL's staging buffer (records are copied: they may change after
+ * the call). Nothing is written until synod_wal_flush. With truncate_before,
+ * the frames staged before this one are dropped, never written: the core
+ * lets every earlier update go once this one is durable (pbft.h), and until
+ * the flush completes nothing of theirs has been sent. count 0 is a no-op.
+ * Errors: SYNOD_ELIMIT (the frame is over the limits; nothing staged),
+ * SYNOD_EFULL (the group would pass SYNOD_WAL_GROUP_BYTES_MAX: flush, then
+ * stage again), SYNOD_ENOMEM, SYNOD_EIO (the WAL is failed). */
+SYNOD_WUR int synod_wal_stage(struct synod_wal *w, const struct synod_wal_record *records,
+                              uint32_t count, bool truncate_before);
+
+/* Group commit, step 2: writes every staged frame with one write() and one
+ * fdatasync(); when a staged update was truncating, in a new segment, after
+ * which the older segments are removed (as synod_wal_append). 0 with nothing
+ * staged. Errors: SYNOD_EIO (the WAL is now failed; none of the staged
+ * updates may be acted on). */
+SYNOD_WUR int synod_wal_flush(struct synod_wal *w);
+
+/* Bytes staged and not yet flushed. */
+uint64_t synod_wal_staged_bytes(const struct synod_wal *w);
 
 /* True once an append failed: the process must restart from the files. */
 bool synod_wal_failed(const struct synod_wal *w);

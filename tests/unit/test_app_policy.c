@@ -9,7 +9,7 @@ static const char default_policy[] =
     "{\"id\":\"default\",\"seats\":33,\"threshold\":22,"
     "\"epoch\":{\"decisions\":64,\"log_time_ms\":86400000},\"exclusion\":{\"epochs\":4},"
     "\"tick\":{\"skew_ms_max\":5000},"
-    "\"requests\":{\"retained_max\":4096,\"deadline_ms_max\":604800000}}";
+    "\"requests\":{\"retained_max\":256,\"deadline_ms_max\":604800000}}";
 
 /* default_policy with the first occurrence of from replaced by to. */
 static void policy_edit(char *out, size_t cap, const char *from, const char *to)
@@ -114,7 +114,7 @@ static void policy_errors_name_the_field(void **state)
 	expect_refused(j, "\"tick.skew_ms_max\"");
 	policy_edit(j, sizeof j, "\"tick\":{\"skew_ms_max\":5000},", "");
 	expect_refused(j, "\"tick.skew_ms_max\"");
-	policy_edit(j, sizeof j, "\"retained_max\":4096", "\"retained_max\":9000");
+	policy_edit(j, sizeof j, "\"retained_max\":256", "\"retained_max\":9000");
 	expect_refused(j, "\"requests.retained_max\"");
 	policy_edit(j, sizeof j, "\"deadline_ms_max\":604800000", "\"deadline_ms_max\":0");
 	expect_refused(j, "\"requests.deadline_ms_max\"");

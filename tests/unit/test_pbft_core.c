@@ -396,6 +396,30 @@ static void pbft_same_entry_to_all_ordered_once(void **state)
 	h_close(&h);
 }
 
+/* A local client's second SUBMIT of an entry still pending forwards it again
+ * at once: the first forward may have been dropped (a peer not connected),
+ * and the driver re-submits when a peer comes up or its client retries. */
+static void pbft_resubmit_forwards_again(void **state)
+{
+	(void)state;
+	static struct harness h;
+	h_init(&h, 4);
+	for (uint32_t j = 0; j < 4; j++) {
+		h.drop_to[j] = j != 1;
+	}
+	h_submit(&h, 1, 7);
+	h_run(&h, 5); /* the forwards are lost */
+	memset(h.drop_to, 0, sizeof h.drop_to);
+	assert_int_equal(h.q_head, h.q_tail);
+	h_submit(&h, 1, 7);
+	assert_int_equal((h.q_tail + H_QUEUE_MAX - h.q_head) % H_QUEUE_MAX, 3);
+	h_run(&h, 200);
+	for (uint32_t i = 0; i < 4; i++) {
+		assert_int_equal(h.nodes[i].app.entries, 1);
+	}
+	h_close(&h);
+}
+
 static void pbft_primary_down_view_change(void **state)
 {
 	(void)state;
@@ -893,6 +917,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(pbft_orders_entries),
 	    cmocka_unit_test(pbft_same_entry_to_all_ordered_once),
+	    cmocka_unit_test(pbft_resubmit_forwards_again),
 	    cmocka_unit_test(pbft_primary_down_view_change),
 	    cmocka_unit_test(pbft_overdue_replaces_primary),
 	    cmocka_unit_test(pbft_restart_from_records),

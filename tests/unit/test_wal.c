@@ -621,6 +621,134 @@ static void wal_limits(void **state)
 	dir_done(dir);
 }
 
+/* Stages frame k as append_frame would write it. */
+static void stage_frame(struct synod_wal *w, uint32_t k, bool truncate)
+{
+	static uint8_t data[REC_MAX * 8];
+	memset(data, (int)(k & 0xff), sizeof data);
+	struct synod_wal_record r[8];
+	uint32_t n = k % 8 + 1;
+	for (uint32_t j = 0; j < n; j++) {
+		r[j] = (struct synod_wal_record){.type = k, .bytes = data, .len = j * 7u};
+	}
+	assert_int_equal(synod_wal_stage(w, r, n, truncate), 0);
+	memset(data, 0xee, sizeof data); /* staged records are copies */
+}
+
+/* Group commit: several updates' frames, one write and one fdatasync; nothing
+ * reaches the file before the flush; a crash anywhere in the group's bytes
+ * recovers a prefix of whole frames. */
+static void wal_group_commit(void **state)
+{
+	(void)state;
+	char *dir = tmpdir();
+	struct synod_wal *w = open_ok(dir, NULL);
+	append_frame(w, 1, false);
+	char *s1 = seg_path(dir, 1);
+	long before = file_size(s1);
+	struct synod_wal_stats st0, st;
+	synod_wal_stats_get(w, &st0);
+	for (uint32_t k = 2; k <= 6; k++) {
+		stage_frame(w, k, false);
+	}
+	assert_int_equal(file_size(s1), before);
+	assert_true(synod_wal_staged_bytes(w) > 0);
+	assert_int_equal(synod_wal_flush(w), 0);
+	assert_int_equal(synod_wal_staged_bytes(w), 0);
+	assert_int_equal(synod_wal_flush(w), 0); /* nothing staged: no-op */
+	synod_wal_stats_get(w, &st);
+	assert_int_equal(st.syncs - st0.syncs, 1);
+	assert_int_equal(st.groups - st0.groups, 1);
+	assert_int_equal(st.frames, 6);
+	append_frame(w, 7, false); /* indexes go on after a group */
+	synod_wal_close(w);
+	reopen_expect(dir, 1, 7);
+	/* cut the file at every byte of the group: whole frames survive */
+	long len = 0;
+	uint8_t *b = slurp(s1, &len);
+	uint32_t last = 1;
+	for (long cut = before; cut <= len; cut++) {
+		spit(s1, b, cut);
+		struct seen s;
+		w = open_ok(dir, &s);
+		uint32_t whole = 1;
+		while (whole < 7 && s.count > 0 && s.types[s.count - 1] > whole) {
+			whole++;
+		}
+		expect_frames(&s, 1, whole);
+		assert_true(whole >= last);
+		assert_true(cut < len || whole == 7);
+		last = whole;
+		synod_wal_close(w);
+	}
+	free(b);
+	free(s1);
+	dir_done(dir);
+}
+
+/* A truncating update inside a group: the frames staged before it are never
+ * written, the group lands in a new segment, the old ones go; frames staged
+ * after it follow it. */
+static void wal_group_truncation(void **state)
+{
+	(void)state;
+	char *dir = tmpdir();
+	write_frames(dir, 1, 3);
+	struct synod_wal *w = open_ok(dir, NULL);
+	stage_frame(w, 4, false);
+	stage_frame(w, 5, false);
+	stage_frame(w, 6, true);
+	stage_frame(w, 7, false);
+	assert_int_equal(synod_wal_flush(w), 0);
+	char *s1 = seg_path(dir, 1), *s2 = seg_path(dir, 2);
+	assert_int_equal(file_size(s1), -1);
+	assert_true(file_size(s2) > 0);
+	struct synod_wal_stats st;
+	synod_wal_stats_get(w, &st);
+	assert_int_equal(st.truncations, 1);
+	assert_int_equal(st.segments, 1);
+	synod_wal_close(w);
+	reopen_expect(dir, 6, 7);
+	/* a failed group write is cut back whole, and the WAL is failed */
+	w = open_ok(dir, NULL);
+	struct faults f = {.op = "fdatasync", .after = 0};
+	stage_frame(w, 8, false);
+	stage_frame(w, 9, false);
+	synod_wal_inject_faults(w, fault_fn, &f);
+	assert_int_equal(synod_wal_flush(w), SYNOD_EIO);
+	assert_true(synod_wal_failed(w));
+	assert_int_equal(synod_wal_stage(w, NULL, 1, false), SYNOD_EIO);
+	synod_wal_close(w);
+	reopen_expect(dir, 6, 7);
+	free(s1);
+	free(s2);
+	dir_done(dir);
+}
+
+/* A group stops at SYNOD_WAL_GROUP_BYTES_MAX (SYNOD_EFULL, nothing lost:
+ * flush and stage again); a frame alone may be larger. */
+static void wal_group_full(void **state)
+{
+	(void)state;
+	char *dir = tmpdir();
+	struct synod_wal *w = open_ok(dir, NULL);
+	size_t half = SYNOD_WAL_GROUP_BYTES_MAX / 2 + 1;
+	uint8_t *big = calloc(1, half);
+	assert_non_null(big);
+	struct synod_wal_record r = {.type = 9, .bytes = big, .len = half};
+	assert_int_equal(synod_wal_stage(w, &r, 1, false), 0);
+	assert_int_equal(synod_wal_stage(w, &r, 1, false), SYNOD_EFULL);
+	assert_int_equal(synod_wal_flush(w), 0);
+	assert_int_equal(synod_wal_stage(w, &r, 1, false), 0);
+	assert_int_equal(synod_wal_flush(w), 0);
+	struct synod_wal_stats st;
+	synod_wal_stats_get(w, &st);
+	assert_int_equal(st.frames, 2);
+	synod_wal_close(w);
+	free(big);
+	dir_done(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -635,6 +763,9 @@ int main(void)
 	    cmocka_unit_test(wal_lock),
 	    cmocka_unit_test(wal_io_error_fails_for_good),
 	    cmocka_unit_test(wal_limits),
+	    cmocka_unit_test(wal_group_commit),
+	    cmocka_unit_test(wal_group_truncation),
+	    cmocka_unit_test(wal_group_full),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
