@@ -17,8 +17,7 @@ struct rdiff {
 	uint32_t named;
 };
 
-__attribute__((format(printf, 2, 3))) static void rdiff_fail(struct rdiff *d, const char *fmt,
-                                                             ...)
+__attribute__((format(printf, 2, 3))) static void rdiff_fail(struct rdiff *d, const char *fmt, ...)
 {
 	char line[SYNOD_APP_REPORT_BYTES_MAX];
 	va_list ap;
@@ -118,26 +117,29 @@ static void rdiff_votes(struct rdiff *d, const struct app_decision_record *b,
 			rdiff_fail(d,
 			           "%s: seat %u's vote at seq %llu index %u (%s) is not in the "
 			           "certified record",
-			           rdiff_list(x), x->seat, (unsigned long long)x->pos.seq, x->pos.index,
+			           rdiff_list(x), x->seat, (unsigned long long)x->pos.seq,
+			           x->pos.index,
 			           synod_vote_reason_name((enum synod_vote_reason)x->reason));
 			i++;
 		} else if (cmp > 0) {
-			rdiff_fail(d,
-			           "%s: the certified record has seat %u's vote at seq %llu index %u "
-			           "(%s), the bundle does not list it",
-			           rdiff_list(y), y->seat, (unsigned long long)y->pos.seq, y->pos.index,
-			           synod_vote_reason_name((enum synod_vote_reason)y->reason));
+			rdiff_fail(
+			    d,
+			    "%s: the certified record has seat %u's vote at seq %llu index %u "
+			    "(%s), the bundle does not list it",
+			    rdiff_list(y), y->seat, (unsigned long long)y->pos.seq, y->pos.index,
+			    synod_vote_reason_name((enum synod_vote_reason)y->reason));
 			k++;
 		} else {
 			if (x->seat != y->seat || x->reason != y->reason) {
-				rdiff_fail(d,
-				           "%s: the vote at seq %llu index %u is listed for seat %u as "
-				           "%s, the certified record has seat %u and %s",
-				           rdiff_list(x), (unsigned long long)x->pos.seq, x->pos.index,
-				           x->seat,
-				           synod_vote_reason_name((enum synod_vote_reason)x->reason),
-				           y->seat,
-				           synod_vote_reason_name((enum synod_vote_reason)y->reason));
+				rdiff_fail(
+				    d,
+				    "%s: the vote at seq %llu index %u is listed for seat %u as "
+				    "%s, the certified record has seat %u and %s",
+				    rdiff_list(x), (unsigned long long)x->pos.seq, x->pos.index,
+				    x->seat,
+				    synod_vote_reason_name((enum synod_vote_reason)x->reason),
+				    y->seat,
+				    synod_vote_reason_name((enum synod_vote_reason)y->reason));
 			}
 			i++;
 			k++;
@@ -155,7 +157,8 @@ static const char *rdiff_kind(uint8_t kind)
 /* The evidence pair: a vote is named when its position or its signed bytes
  * are not the certified one's. The equivocation's request_id is read from
  * the evidence, so it differs only when the evidence does. */
-static void rdiff_evidence(struct rdiff *d, const char *path, const struct app_decision_exclusion *x,
+static void rdiff_evidence(struct rdiff *d, const char *path,
+                           const struct app_decision_exclusion *x,
                            const struct app_decision_exclusion *y)
 {
 	uint32_t before = d->named;
@@ -167,11 +170,12 @@ static void rdiff_evidence(struct rdiff *d, const char *path, const struct app_d
 		char at[96];
 		snprintf(at, sizeof at, "seq %llu index %u", (unsigned long long)y->pos[k].seq,
 		         y->pos[k].index);
-		rdiff_fail(d,
-		           "%s.evidence[%d]: not the vote the cluster certified (the bundle's is at "
-		           "seq %llu index %u, the certified one at %s%s)",
-		           path, k, (unsigned long long)x->pos[k].seq, x->pos[k].index, at,
-		           same_pos ? ", with other signed bytes" : "");
+		rdiff_fail(
+		    d,
+		    "%s.evidence[%d]: not the vote the cluster certified (the bundle's is at "
+		    "seq %llu index %u, the certified one at %s%s)",
+		    path, k, (unsigned long long)x->pos[k].seq, x->pos[k].index, at,
+		    same_pos ? ", with other signed bytes" : "");
 	}
 	if (d->named == before && memcmp(x->request_id, y->request_id, SYNOD_HASH_BYTES) != 0) {
 		rdiff_fail(d, "%s.evidence: about another request than the certified record's",
@@ -214,7 +218,9 @@ static void rdiff_exclusions(struct rdiff *d, const struct app_decision_record *
 		    i < b->exclusion_count ? &b->exclusions[i] : NULL;
 		const struct app_decision_exclusion *y =
 		    k < c->exclusion_count ? &c->exclusions[k] : NULL;
-		int cmp = x == NULL ? 1 : y == NULL ? -1 : (x->seat > y->seat) - (x->seat < y->seat);
+		int cmp = x == NULL   ? 1
+		          : y == NULL ? -1
+		                      : (x->seat > y->seat) - (x->seat < y->seat);
 		if (cmp < 0) {
 			rdiff_fail(d,
 			           "epoch.exclusions[%u]: the certified record has no exclusion of "
@@ -222,10 +228,11 @@ static void rdiff_exclusions(struct rdiff *d, const struct app_decision_record *
 			           exclusion_at[i], x->seat);
 			i++;
 		} else if (cmp > 0) {
-			rdiff_fail(d,
-			           "epoch.exclusions: the certified record excludes seat %u (%s), the "
-			           "bundle does not list it",
-			           y->seat, rdiff_kind(y->kind));
+			rdiff_fail(
+			    d,
+			    "epoch.exclusions: the certified record excludes seat %u (%s), the "
+			    "bundle does not list it",
+			    y->seat, rdiff_kind(y->kind));
 			k++;
 		} else {
 			rdiff_exclusion(d, exclusion_at[i], x, y);
