@@ -541,7 +541,7 @@ struct synod_bundle_checkpoint {
 
 /* The "format" of the bundles this code builds and verifies. v3: the decision
  * record binds every field of every exclusion (README.md, upgrading). */
-#define SYNOD_APP_BUNDLE_FORMAT "synod.evidence.v3"
+#define SYNOD_APP_BUNDLE_FORMAT "synod.evidence.v4"
 
 /* Builds the evidence bundle of a decided, retained request: canonical JSON
  * (format in README.md) of at most SYNOD_APP_BUNDLE_BYTES_MAX bytes. Entries

@@ -466,6 +466,20 @@ static struct json_object *bundle_json(struct bundle_ctx *b)
 	return root;
 }
 
+/* The decision record's bytes, base64url: the leaf at decision_index is
+ * their hash, so the verifier can name the field a bundle reads differently
+ * from what the cluster certified. */
+static struct json_object *bundle_record_json(const struct synod_app *a,
+                                              const struct app_decision_record *d)
+{
+	uint8_t bytes[APP_DECISION_BYTES_MAX];
+	size_t n = app_decision_encode(a->cfg.cluster.cluster_id, d, bytes);
+	char b64[SYNOD_BASE64URL_LEN(APP_DECISION_BYTES_MAX)];
+	int rc = synod_base64url_encode(b64, sizeof b64, bytes, n);
+	SYNOD_ASSERT(rc == 0);
+	return json_object_new_string(b64);
+}
+
 /* The checkpoint certificate and the decision's inclusion path: what binds
  * the bundle's reading of the entries to what 2f+1 replicas executed. */
 static int bundle_checkpoint(struct bundle_ctx *b, const struct synod_bundle_checkpoint *cp)
@@ -527,6 +541,7 @@ static int bundle_checkpoint(struct bundle_ctx *b, const struct synod_bundle_che
 	json_object_object_add(o, "decisions_root", bundle_hex(root, SYNOD_HASH_BYTES));
 	json_object_object_add(o, "decision_index", bundle_u64(r->decision_index));
 	json_object_object_add(o, "decision_path", path);
+	json_object_object_add(o, "record", bundle_record_json(a, &b->record));
 	json_object_object_add(o, "signatures", bundle_cores_json(cp->cores, cp->count));
 	b->checkpoint = o;
 	return 0;

@@ -20,11 +20,6 @@
 
 #define DECISION_MAGIC   0x53594443u /* "SYDC" */
 #define DECISION_VERSION 3u          /* 1 and 2 did not bind equivocation exclusions */
-#define DECISION_EXCLUSION_BYTES_MAX                                                               \
-	(2u + 2u * 8u + SYNOD_HASH_BYTES + 2u * 12u + 2u * SYNOD_HASH_BYTES + 8u)
-#define DECISION_BYTES_MAX                                                                         \
-	(8u + SYNOD_CLUSTER_ID_BYTES + 2u * SYNOD_HASH_BYTES + 1u + 2u * 12u + 8u + 8u + 4u +      \
-	 APP_DECISION_VOTES_MAX * 14u + 4u + SYNOD_APP_SEATS_MAX * DECISION_EXCLUSION_BYTES_MAX)
 
 static const char checkpoint_tag[] = "synod.checkpoint.v1";
 
@@ -124,14 +119,13 @@ static void leaf_exclusion(struct synod_wbuf *w, const struct app_decision_exclu
 	}
 }
 
-void app_decision_leaf(const uint8_t cluster_id[SYNOD_CLUSTER_ID_BYTES],
-                       const struct app_decision_record *d, uint8_t out[SYNOD_HASH_BYTES])
+size_t app_decision_encode(const uint8_t cluster_id[SYNOD_CLUSTER_ID_BYTES],
+                           const struct app_decision_record *d, uint8_t out[APP_DECISION_BYTES_MAX])
 {
-	uint8_t buf[DECISION_BYTES_MAX];
 	struct synod_wbuf w;
 	SYNOD_ASSERT(d->vote_count <= APP_DECISION_VOTES_MAX &&
 	             d->exclusion_count <= SYNOD_APP_SEATS_MAX);
-	synod_wbuf_init(&w, buf, sizeof buf);
+	synod_wbuf_init(&w, out, APP_DECISION_BYTES_MAX);
 	synod_wbuf_u32(&w, DECISION_MAGIC);
 	synod_wbuf_u32(&w, DECISION_VERSION);
 	synod_wbuf_bytes(&w, cluster_id, SYNOD_CLUSTER_ID_BYTES);
@@ -153,7 +147,80 @@ void app_decision_leaf(const uint8_t cluster_id[SYNOD_CLUSTER_ID_BYTES],
 		leaf_exclusion(&w, &d->exclusions[i]);
 	}
 	SYNOD_ASSERT(w.err == 0);
-	synod_merkle_leaf_hash(out, buf, w.len);
+	return w.len;
+}
+
+void app_decision_leaf(const uint8_t cluster_id[SYNOD_CLUSTER_ID_BYTES],
+                       const struct app_decision_record *d, uint8_t out[SYNOD_HASH_BYTES])
+{
+	uint8_t buf[APP_DECISION_BYTES_MAX];
+	size_t len = app_decision_encode(cluster_id, d, buf);
+	synod_merkle_leaf_hash(out, buf, len);
+}
+
+static void rpos(struct synod_rbuf *r, struct synod_app_pos *p)
+{
+	synod_rbuf_u64(r, &p->seq);
+	synod_rbuf_u32(r, &p->index);
+}
+
+static bool decode_exclusion(struct synod_rbuf *r, struct app_decision_exclusion *e)
+{
+	synod_rbuf_u8(r, &e->seat);
+	synod_rbuf_u8(r, &e->kind);
+	synod_rbuf_u64(r, &e->from_epoch);
+	synod_rbuf_u64(r, &e->until_epoch);
+	synod_rbuf_copy(r, e->request_id, SYNOD_HASH_BYTES);
+	if (e->kind == SYNOD_EXCLUSION_EQUIVOCATION) {
+		rpos(r, &e->pos[0]);
+		rpos(r, &e->pos[1]);
+		synod_rbuf_copy(r, e->digest[0], SYNOD_HASH_BYTES);
+		synod_rbuf_copy(r, e->digest[1], SYNOD_HASH_BYTES);
+	} else if (e->kind == SYNOD_EXCLUSION_NON_PARTICIPATION) {
+		synod_rbuf_u64(r, &e->missed);
+	} else {
+		return false;
+	}
+	return r->err == 0;
+}
+
+int app_decision_decode(const uint8_t *p, size_t len, uint8_t cluster_id[SYNOD_CLUSTER_ID_BYTES],
+                        struct app_decision_record *d)
+{
+	struct synod_rbuf r;
+	uint32_t magic = 0, version = 0;
+	memset(d, 0, sizeof *d);
+	synod_rbuf_init(&r, p, len);
+	synod_rbuf_u32(&r, &magic);
+	synod_rbuf_u32(&r, &version);
+	synod_rbuf_copy(&r, cluster_id, SYNOD_CLUSTER_ID_BYTES);
+	synod_rbuf_copy(&r, d->request_id, SYNOD_HASH_BYTES);
+	synod_rbuf_u8(&r, &d->outcome);
+	rpos(&r, &d->submitted_at);
+	rpos(&r, &d->decided_at);
+	synod_rbuf_u64(&r, &d->epoch);
+	synod_rbuf_copy(&r, d->voter_set_hash, SYNOD_HASH_BYTES);
+	synod_rbuf_u64(&r, &d->eligible);
+	synod_rbuf_u32(&r, &d->vote_count);
+	if (r.err != 0 || magic != DECISION_MAGIC || version != DECISION_VERSION ||
+	    d->vote_count > APP_DECISION_VOTES_MAX) {
+		return SYNOD_EINVAL;
+	}
+	for (uint32_t i = 0; i < d->vote_count; i++) {
+		rpos(&r, &d->votes[i].pos);
+		synod_rbuf_u8(&r, &d->votes[i].seat);
+		synod_rbuf_u8(&r, &d->votes[i].reason);
+	}
+	synod_rbuf_u32(&r, &d->exclusion_count);
+	if (r.err != 0 || d->exclusion_count > SYNOD_APP_SEATS_MAX) {
+		return SYNOD_EINVAL;
+	}
+	for (uint32_t i = 0; i < d->exclusion_count; i++) {
+		if (!decode_exclusion(&r, &d->exclusions[i])) {
+			return SYNOD_EINVAL;
+		}
+	}
+	return synod_rbuf_finish(&r) == 0 ? 0 : SYNOD_EINVAL;
 }
 
 void app_decision_append(struct synod_app *a, struct app_request *r)

@@ -186,6 +186,32 @@ void app_decision_record_of(const struct synod_app *a, const struct app_request 
 /* The leaf hash (RFC 9162 leaf of the record's canonical bytes). */
 void app_decision_leaf(const uint8_t cluster_id[SYNOD_CLUSTER_ID_BYTES],
                        const struct app_decision_record *d, uint8_t out[SYNOD_HASH_BYTES]);
+/* The record's canonical bytes (what the leaf hashes; bundles carry them as
+ * checkpoint.record): returns their length. */
+#define APP_DECISION_EXCLUSION_BYTES_MAX                                                           \
+	(2u + 2u * 8u + SYNOD_HASH_BYTES + 2u * 12u + 2u * SYNOD_HASH_BYTES + 8u)
+#define APP_DECISION_BYTES_MAX                                                                     \
+	(8u + SYNOD_CLUSTER_ID_BYTES + 2u * SYNOD_HASH_BYTES + 1u + 2u * 12u + 8u + 8u + 4u +      \
+	 APP_DECISION_VOTES_MAX * 14u + 4u +                                                       \
+	 SYNOD_APP_SEATS_MAX * APP_DECISION_EXCLUSION_BYTES_MAX)
+size_t app_decision_encode(const uint8_t cluster_id[SYNOD_CLUSTER_ID_BYTES],
+                           const struct app_decision_record *d,
+                           uint8_t out[APP_DECISION_BYTES_MAX]);
+/* Reads canonical record bytes (any bytes: a bundle's) into d and the
+ * cluster id they name. 0, or SYNOD_EINVAL for bytes app_decision_encode
+ * never writes (wrong magic or version, counts over the caps, an unknown
+ * exclusion kind, short or trailing bytes). */
+SYNOD_WUR int app_decision_decode(const uint8_t *p, size_t len,
+                                  uint8_t cluster_id[SYNOD_CLUSTER_ID_BYTES],
+                                  struct app_decision_record *d);
+/* Reports, one line each by the bundle's path, every field in which bundle
+ * (a bundle's reading of a decision) differs from cert (the record the
+ * cluster certified); exclusion_at[i] is the index in the bundle's
+ * epoch.exclusions of bundle->exclusions[i]. All borrowed. Returns how many
+ * lines were reported (record_diff.c). */
+uint32_t app_decision_diff(const struct app_decision_record *bundle, const uint32_t exclusion_at[],
+                           const struct app_decision_record *cert, synod_bundle_report_fn report,
+                           void *ctx);
 /* Appends r's record; sets r->decision_index. */
 void app_decision_append(struct synod_app *a, struct app_request *r);
 /* The checkpoint digest from its preimage. */

@@ -76,8 +76,11 @@ struct verifier {
 	uint8_t voter_set_hash[SYNOD_HASH_BYTES];
 	uint8_t leaf[SYNOD_HASH_BYTES]; /* the decision record the bundle reads */
 	bool leaf_ok;
-	uint32_t exclusion_count; /* as listed (by seat), for the decision record */
+	struct app_decision_record reading;   /* its fields, when leaf_ok */
+	struct app_decision_record certified; /* checkpoint.record, decoded */
+	uint32_t exclusion_count;             /* as listed (by seat), for the decision record */
 	struct app_decision_exclusion exclusions[SYNOD_APP_SEATS_MAX];
+	uint32_t exclusion_at[SYNOD_APP_SEATS_MAX]; /* each one's index in epoch.exclusions */
 };
 
 __attribute__((format(printf, 2, 3))) static void vfail(struct verifier *v, const char *fmt, ...)
@@ -578,11 +581,12 @@ static bool verify_evidence(struct verifier *v, const struct json_object *arr,
 /* Every field the bundle shows of an exclusion goes into the decision record
  * it is checked against: the window, the evidence's positions and signed
  * bytes, the count and request missed. */
-static void verify_exclusion_record(struct verifier *v, const struct synod_exclusion *ex)
+static void verify_exclusion_record(struct verifier *v, const struct synod_exclusion *ex, size_t at)
 {
 	if (v->exclusion_count == SYNOD_APP_SEATS_MAX) {
 		return; /* the array was capped at that many */
 	}
+	v->exclusion_at[v->exclusion_count] = (uint32_t)at;
 	struct app_decision_exclusion *e = &v->exclusions[v->exclusion_count++];
 	e->seat = (uint8_t)ex->seat;
 	e->kind = (uint8_t)ex->kind;
@@ -643,7 +647,7 @@ static uint32_t verify_exclusion(struct verifier *v, const struct json_object *o
 	                          eq ? ev[1]->entry_len - 1 : 0, err, sizeof err) != 0) {
 		vfail(v, "%s: %s", where, err);
 	}
-	verify_exclusion_record(v, &ex);
+	verify_exclusion_record(v, &ex, i);
 	if (!(ex.from_epoch <= v->epoch && v->epoch < ex.until_epoch)) {
 		vfail(v, "%s: epochs %llu..%llu do not cover the request's epoch %llu", where,
 		      (unsigned long long)ex.from_epoch, (unsigned long long)ex.until_epoch,
@@ -940,32 +944,32 @@ static void verify_tally(struct verifier *v, const struct json_object *root)
  * entries in log order (sorted[0] is the request). */
 static void verify_record(struct verifier *v, struct ventry *const *sorted, uint32_t n)
 {
-	struct app_decision_record d;
-	memset(&d, 0, sizeof d);
-	memcpy(d.request_id, v->request_id, SYNOD_HASH_BYTES);
-	d.outcome = (uint8_t)v->outcome;
-	d.submitted_at = sorted[0]->pos;
-	d.decided_at = v->decided_at;
-	d.epoch = v->epoch;
-	memcpy(d.voter_set_hash, v->voter_set_hash, SYNOD_HASH_BYTES);
-	d.eligible = v->eligible;
+	struct app_decision_record *d = &v->reading;
+	memset(d, 0, sizeof *d);
+	memcpy(d->request_id, v->request_id, SYNOD_HASH_BYTES);
+	d->outcome = (uint8_t)v->outcome;
+	d->submitted_at = sorted[0]->pos;
+	d->decided_at = v->decided_at;
+	d->epoch = v->epoch;
+	memcpy(d->voter_set_hash, v->voter_set_hash, SYNOD_HASH_BYTES);
+	d->eligible = v->eligible;
 	for (uint32_t i = 1; i < n; i++) {
 		const struct ventry *e = sorted[i];
 		if (e->kind != VE_VOTE && e->kind != VE_IGNORED) {
 			continue;
 		}
-		if (d.vote_count == APP_DECISION_VOTES_MAX || e->seat >= SYNOD_APP_SEATS_MAX) {
+		if (d->vote_count == APP_DECISION_VOTES_MAX || e->seat >= SYNOD_APP_SEATS_MAX) {
 			vfail(v, "decision: more votes listed than a decision record holds");
 			return;
 		}
-		struct app_ignored *r = &d.votes[d.vote_count++];
+		struct app_ignored *r = &d->votes[d->vote_count++];
 		r->pos = e->pos;
 		r->seat = (uint8_t)e->seat;
 		r->reason = e->kind == VE_VOTE ? (uint8_t)SYNOD_VOTE_COUNTED : e->reason;
 	}
-	d.exclusion_count = v->exclusion_count;
-	memcpy(d.exclusions, v->exclusions, sizeof d.exclusions);
-	app_decision_leaf(v->c->cluster_id, &d, v->leaf);
+	d->exclusion_count = v->exclusion_count;
+	memcpy(d->exclusions, v->exclusions, sizeof d->exclusions);
+	app_decision_leaf(v->c->cluster_id, d, v->leaf);
 	v->leaf_ok = true;
 }
 
@@ -1031,23 +1035,128 @@ static void verify_replay(struct verifier *v, const struct json_object *root)
 }
 
 static const char *const checkpoint_keys[] = {
-    "seq",           "state_hash", "decisions", "decisions_root", "decision_index",
-    "decision_path", "signatures", NULL};
+    "seq",    "state_hash", "decisions", "decisions_root", "decision_index", "decision_path",
+    "record", "signatures", NULL};
+
+/* A leaf's place in the certified log of decisions. */
+struct vinclusion {
+	uint64_t index;
+	uint64_t size;
+	uint8_t root[SYNOD_HASH_BYTES];
+	uint8_t proof[SYNOD_MERKLE_PROOF_HASHES_MAX][SYNOD_HASH_BYTES];
+	size_t proof_len;
+};
+
+static bool vincluded(const struct vinclusion *in, const uint8_t leaf[SYNOD_HASH_BYTES])
+{
+	return synod_merkle_inclusion_verify(leaf, in->index, in->size,
+	                                     SYNOD_MERKLE_HASHES(in->proof), in->proof_len,
+	                                     in->root) == 0;
+}
+
+/* checkpoint.record: the bytes of the decision record, base64url. True, with
+ * v->certified filled in, when they hash to the leaf the cluster certified at
+ * the decision's index: then it is the genuine record, and the bundle's
+ * reading can be compared with it field by field. */
+static bool verify_certified_record(struct verifier *v, const struct json_object *o,
+                                    const struct vinclusion *in)
+{
+	const struct json_object *s = vmember(v, o, "record", json_type_string, "checkpoint");
+	uint8_t bytes[APP_DECISION_BYTES_MAX], cluster[SYNOD_CLUSTER_ID_BYTES];
+	uint8_t leaf[SYNOD_HASH_BYTES];
+	size_t n = 0;
+	if (s == NULL) {
+		return false;
+	}
+	if (synod_base64url_decode(bytes, sizeof bytes, &n,
+	                           json_object_get_string((struct json_object *)s),
+	                           (size_t)json_object_get_string_len(s)) != 0) {
+		vfail(v, "checkpoint: record is not base64url of at most %u bytes",
+		      APP_DECISION_BYTES_MAX);
+		return false;
+	}
+	synod_merkle_leaf_hash(leaf, bytes, n);
+	if (!vincluded(in, leaf)) {
+		vfail(v,
+		      "checkpoint: record is not the decision record the cluster certified at "
+		      "index %llu",
+		      (unsigned long long)in->index);
+		return false;
+	}
+	if (app_decision_decode(bytes, n, cluster, &v->certified) != 0 ||
+	    memcmp(cluster, v->c->cluster_id, SYNOD_CLUSTER_ID_BYTES) != 0) {
+		vfail(v,
+		      "checkpoint: record is certified at index %llu, but is not a decision "
+		      "record of this cluster in the version this verifier reads",
+		      (unsigned long long)in->index);
+		return false;
+	}
+	return true;
+}
+
+static void verify_diff_report(void *ctx, const char *line)
+{
+	vfail(ctx, "%s", line);
+}
+
+/* The bundle's reading against the certified record: each field that
+ * differs is named. The reading's own hash is checked as well, so a reading
+ * that matches field by field but not byte for byte still fails. */
+static void verify_reading(struct verifier *v, const struct vinclusion *in, bool certified)
+{
+	if (!v->leaf_ok) {
+		vfail(v, "checkpoint: the bundle gives no decision record to look up");
+		return;
+	}
+	uint32_t named = certified ? app_decision_diff(&v->reading, v->exclusion_at, &v->certified,
+	                                               verify_diff_report, v)
+	                           : 0;
+	if (named == 0 && !vincluded(in, v->leaf)) {
+		vfail(v,
+		      "checkpoint: the certified log of decisions does not hold this bundle's "
+		      "reading at index %llu: the cluster certified another outcome, decided_at, "
+		      "epoch, voter set, listed vote or reason, or exclusion (seat, kind, "
+		      "from_epoch/until_epoch, evidence votes, missed or request_id)",
+		      (unsigned long long)in->index);
+	}
+}
+
+static bool verify_decision_path(struct verifier *v, const struct json_object *path,
+                                 struct vinclusion *in)
+{
+	in->proof_len = json_object_array_length(path);
+	for (size_t i = 0; i < in->proof_len; i++) {
+		const struct json_object *h = json_object_array_get_idx(path, i);
+		if (!json_object_is_type(h, json_type_string) ||
+		    !app_hex_lower_decode(in->proof[i], SYNOD_HASH_BYTES,
+		                          json_object_get_string((struct json_object *)h),
+		                          (size_t)json_object_get_string_len(h))) {
+			vfail(
+			    v,
+			    "checkpoint: decision_path hash %zu is not 64 lowercase hex characters",
+			    i);
+			return false;
+		}
+	}
+	return true;
+}
 
 /* 2f+1 replicas signed a checkpoint whose log of decisions holds, at
  * decision_index, the record this bundle reads: the same outcome, epoch,
- * voter set and listed votes with the same reasons. */
+ * voter set, listed votes with the same reasons and exclusions. */
 static void verify_checkpoint(struct verifier *v, const struct json_object *root)
 {
 	const char *w = "checkpoint";
 	const struct json_object *o = vmember(v, root, "checkpoint", json_type_object, "bundle");
-	uint64_t seq = 0, decisions = 0, index = 0;
-	uint8_t state_hash[SYNOD_HASH_BYTES], droot[SYNOD_HASH_BYTES], digest[SYNOD_HASH_BYTES];
+	uint64_t seq = 0;
+	uint8_t state_hash[SYNOD_HASH_BYTES], digest[SYNOD_HASH_BYTES];
+	struct vinclusion in;
+	memset(&in, 0, sizeof in);
 	if (o == NULL || !vkeys(v, o, checkpoint_keys, w) || !vu64(v, o, "seq", w, &seq) ||
 	    !vhex(v, o, "state_hash", w, state_hash, sizeof state_hash) ||
-	    !vu64(v, o, "decisions", w, &decisions) ||
-	    !vhex(v, o, "decisions_root", w, droot, sizeof droot) ||
-	    !vu64(v, o, "decision_index", w, &index)) {
+	    !vu64(v, o, "decisions", w, &in.size) ||
+	    !vhex(v, o, "decisions_root", w, in.root, sizeof in.root) ||
+	    !vu64(v, o, "decision_index", w, &in.index)) {
 		return;
 	}
 	const struct json_object *path =
@@ -1057,7 +1166,7 @@ static void verify_checkpoint(struct verifier *v, const struct json_object *root
 	if (path == NULL || sigs == NULL || !vcores(v, sigs, cores, "CHECKPOINT", w)) {
 		return;
 	}
-	app_checkpoint_digest(decisions, droot, state_hash, digest);
+	app_checkpoint_digest(in.size, in.root, state_hash, digest);
 	char err[256] = "";
 	if (pbft_checkpoint_cert_verify(
 	        &v->cert_crypto, v->c->replicas, (const uint8_t(*)[32])v->c->replica_keys, seq,
@@ -1068,32 +1177,10 @@ static void verify_checkpoint(struct verifier *v, const struct json_object *root
 		vfail(v, "checkpoint: seq %llu is before the decision at seq %llu",
 		      (unsigned long long)seq, (unsigned long long)v->decided_at.seq);
 	}
-	uint8_t proof[SYNOD_MERKLE_PROOF_HASHES_MAX][SYNOD_HASH_BYTES];
-	size_t plen = json_object_array_length(path);
-	for (size_t i = 0; i < plen; i++) {
-		const struct json_object *h = json_object_array_get_idx(path, i);
-		if (!json_object_is_type(h, json_type_string) ||
-		    !app_hex_lower_decode(proof[i], SYNOD_HASH_BYTES,
-		                          json_object_get_string((struct json_object *)h),
-		                          (size_t)json_object_get_string_len(h))) {
-			vfail(
-			    v,
-			    "checkpoint: decision_path hash %zu is not 64 lowercase hex characters",
-			    i);
-			return;
-		}
+	if (!verify_decision_path(v, path, &in)) {
+		return;
 	}
-	if (!v->leaf_ok) {
-		vfail(v, "checkpoint: the bundle gives no decision record to look up");
-	} else if (synod_merkle_inclusion_verify(v->leaf, index, decisions,
-	                                         SYNOD_MERKLE_HASHES(proof), plen, droot) != 0) {
-		vfail(v,
-		      "checkpoint: the certified log of decisions does not hold this bundle's "
-		      "reading at index %llu: the cluster certified another outcome, decided_at, "
-		      "epoch, voter set, listed vote or reason, or exclusion (seat, kind, "
-		      "from_epoch/until_epoch, evidence votes, missed or request_id)",
-		      (unsigned long long)index);
-	}
+	verify_reading(v, &in, verify_certified_record(v, o, &in));
 }
 
 static void verify_unreferenced(struct verifier *v)

@@ -205,7 +205,7 @@ static const char *const name_sets[][5] = {
     {"APPROVE", "REJECT", NULL},
     {"wrong_epoch", "excluded_seat", "equivocation", "duplicate", "counted"},
     {"equivocation", "non_participation", NULL},
-    {"synod.evidence.v3", "synod.evidence.v2", NULL},
+    {"synod.evidence.v4", "synod.evidence.v3", NULL},
 };
 
 static bool all_of(const char *s, size_t n, const char *alphabet)
