@@ -173,9 +173,9 @@ static bool pending_in_flight(const struct pbft *p, const struct pbft_pending *e
  * Bounded per call; the rest goes on the next call. */
 void pbft_pending_forward(struct pbft *p)
 {
-	if (p->in_view_change) {
-		return;
-	}
+	/* Also in a view change: a replica alone in one (it started it and
+	 * nobody followed) would otherwise sit on its clients' entries until it
+	 * rejoins, which may take many checkpoints. */
 	uint32_t budget = PBFT_SENDS_MAX / 2;
 	for (uint32_t i = 0; i < pending_cap(p) && budget > 0; i++) {
 		struct pbft_pending *e = &p->pending[i];

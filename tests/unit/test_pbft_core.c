@@ -420,6 +420,31 @@ static void pbft_resubmit_forwards_again(void **state)
 	h_close(&h);
 }
 
+/* A replica alone in a view change (it hears nobody) still forwards what
+ * its clients submit: the others order it. Its REQUESTs carry no view that
+ * matters, and without them the entry waits for a view change that may
+ * never come. */
+static void pbft_view_change_still_forwards(void **state)
+{
+	(void)state;
+	static struct harness h;
+	h_init(&h, 4);
+	h.drop_to[3] = true;
+	h_submit(&h, 3, 1);
+	h_run(&h, 1000);
+	struct pbft_status st;
+	pbft_status_get(h.nodes[3].p, &st);
+	assert_true(st.in_view_change);
+	h_submit(&h, 3, 2);
+	h_run(&h, 1000);
+	for (uint32_t i = 0; i < 3; i++) {
+		pbft_status_get(h.nodes[i].p, &st);
+		assert_int_equal(st.view, 0);
+		assert_int_equal(h.nodes[i].app.entries, 2);
+	}
+	h_close(&h);
+}
+
 static void pbft_primary_down_view_change(void **state)
 {
 	(void)state;
@@ -918,6 +943,7 @@ int main(void)
 	    cmocka_unit_test(pbft_orders_entries),
 	    cmocka_unit_test(pbft_same_entry_to_all_ordered_once),
 	    cmocka_unit_test(pbft_resubmit_forwards_again),
+	    cmocka_unit_test(pbft_view_change_still_forwards),
 	    cmocka_unit_test(pbft_primary_down_view_change),
 	    cmocka_unit_test(pbft_overdue_replaces_primary),
 	    cmocka_unit_test(pbft_restart_from_records),
