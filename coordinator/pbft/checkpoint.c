@@ -238,18 +238,22 @@ static void stabilise_persist(struct pbft *p, const struct pbft_own_checkpoint *
 	pbft_out_record(p, PBFT_REC_CHECKPOINT, rec, w.len, true);
 }
 
-void pbft_checkpoint_stabilise(struct pbft *p, uint64_t seq, const uint8_t digest[32],
-                               const struct pbft_core *proof, uint32_t proof_count)
+/* The stable checkpoint becomes (seq, digest) with its proof. */
+static void stable_set(struct pbft *p, uint64_t seq, const uint8_t digest[32],
+                       const struct pbft_core *proof, uint32_t proof_count)
 {
-	SYNOD_ASSERT(seq > p->h && proof_count >= p->quorum && proof_count <= p->n);
-	struct pbft_own_checkpoint *own = pbft_own_checkpoint_find(p, seq);
-	SYNOD_ASSERT(own != NULL && memcmp(own->digest, digest, PBFT_DIGEST_BYTES) == 0);
-	SYNOD_ASSERT(p->last_exec >= seq);
 	p->h = seq;
 	memcpy(p->stable_digest, digest, PBFT_DIGEST_BYTES);
 	memcpy(p->stable_proof, proof, proof_count * sizeof proof[0]);
 	p->stable_proof_count = proof_count;
-	stabilise_persist(p, own);
+}
+
+/* After a new stable checkpoint at seq: our own older checkpoints go, the
+ * window's tail above seq is re-stated (slots at or below it are outside the
+ * window now; pbft_slot_get resets them on reuse), and the primary numbers
+ * on from above seq. */
+static void stable_forget_below(struct pbft *p, uint64_t seq)
+{
 	for (uint32_t i = 0; i < p->ckpts_kept; i++) {
 		if (p->own_ckpts[i].seq < seq) {
 			p->own_ckpts[i].seq = 0;
@@ -259,6 +263,18 @@ void pbft_checkpoint_stabilise(struct pbft *p, uint64_t seq, const uint8_t diges
 	if (p->next_seq <= seq) {
 		p->next_seq = seq + 1;
 	}
+}
+
+void pbft_checkpoint_stabilise(struct pbft *p, uint64_t seq, const uint8_t digest[32],
+                               const struct pbft_core *proof, uint32_t proof_count)
+{
+	SYNOD_ASSERT(seq > p->h && proof_count >= p->quorum && proof_count <= p->n);
+	struct pbft_own_checkpoint *own = pbft_own_checkpoint_find(p, seq);
+	SYNOD_ASSERT(own != NULL && memcmp(own->digest, digest, PBFT_DIGEST_BYTES) == 0);
+	SYNOD_ASSERT(p->last_exec >= seq);
+	stable_set(p, seq, digest, proof, proof_count);
+	stabilise_persist(p, own);
+	stable_forget_below(p, seq);
 }
 
 /* Writes the STABLE record for an adopted checkpoint at seq: its proof, and
@@ -305,21 +321,8 @@ int pbft_checkpoint_adopt(struct pbft *p, uint64_t seq, const uint8_t digest[32]
 		synod_counter_inc(&pbft_snapshot_failed_total);
 		return rc;
 	}
-	p->h = seq;
-	memcpy(p->stable_digest, digest, PBFT_DIGEST_BYTES);
-	memcpy(p->stable_proof, proof, proof_count * sizeof proof[0]);
-	p->stable_proof_count = proof_count;
-	for (uint32_t i = 0; i < p->ckpts_kept; i++) {
-		if (p->own_ckpts[i].seq < seq) {
-			p->own_ckpts[i].seq = 0;
-		}
-	}
-	/* Slots at or below seq are now outside the window (pbft_slot_get
-	 * resets them on reuse); persist_tail re-states those above it. */
-	pbft_persist_tail(p);
-	if (p->next_seq <= seq) {
-		p->next_seq = seq + 1;
-	}
+	stable_set(p, seq, digest, proof, proof_count);
+	stable_forget_below(p, seq);
 	synod_log(SYNOD_LOG_INFO, "pbft",
 	          "replica %u: adopted stable checkpoint %llu (executed through %llu), fetching "
 	          "its snapshot",

@@ -68,29 +68,6 @@ static struct fx *scenario_33(struct scenario *s)
 	return f;
 }
 
-/* Commits the votes (seat, epoch, verdict, variant) as one batch. */
-struct vspec {
-	uint32_t seat;
-	uint64_t epoch;
-	enum synod_verdict verdict;
-	uint32_t variant;
-};
-
-static void vote_batch(struct fx *f, const uint8_t id[32], const struct vspec *v, uint32_t n)
-{
-	static uint8_t bufs[8][FX_ENTRY_BYTES];
-	const uint8_t *entries[8];
-	size_t lens[8];
-	assert_true(n <= 8);
-	for (uint32_t i = 0; i < n; i++) {
-		fx_vote_entry(f, v[i].seat, id, v[i].epoch, v[i].verdict, v[i].variant, bufs[i],
-		              &lens[i]);
-		entries[i] = bufs[i];
-	}
-	assert_int_equal(synod_testkit_log_commit_entries(&f->log, f->app, entries, lens, n, NULL),
-	                 0);
-}
-
 /* The same shape on 7 seats (threshold 5) in few batches, small enough to
  * mutate every byte of its bundles. */
 static struct fx *scenario_7(struct scenario *s)
@@ -103,15 +80,15 @@ static struct fx *scenario_7(struct scenario *s)
 	struct fx *f = fx_new_policy(&p, 12);
 	const enum synod_verdict ok = SYNOD_VERDICT_APPROVE, no = SYNOD_VERDICT_REJECT;
 	fx_submit(f, HOUR_MS, 1, s->a);
-	const struct vspec a[] = {{6, 0, ok, 0}, {0, 0, no, 0}, {6, 0, no, 0}, {1, 0, no, 0}};
-	vote_batch(f, s->a, a, 4); /* seat 6 equivocates; rejected at seat 1's vote */
+	const struct fx_vspec a[] = {{6, 0, ok, 0}, {0, 0, no, 0}, {6, 0, no, 0}, {1, 0, no, 0}};
+	fx_vote_batch(f, s->a, a, 4); /* seat 6 equivocates; rejected at seat 1's vote */
 	assert_int_equal(fx_tally(f, s->a).outcome, SYNOD_OUTCOME_REJECTED);
 	fx_submit(f, HOUR_MS, 2, s->b);
-	const struct vspec b1[] = {
+	const struct fx_vspec b1[] = {
 	    {0, 0, ok, 0}, {6, 1, ok, 0}, {0, 1, ok, 0}, {1, 1, ok, 0}, {2, 1, no, 0}};
-	const struct vspec b2[] = {{1, 1, ok, 0}, {3, 1, ok, 0}, {4, 1, ok, 0}, {5, 1, ok, 0}};
-	vote_batch(f, s->b, b1, 5); /* wrong epoch, excluded seat, three votes */
-	vote_batch(f, s->b, b2, 4); /* a duplicate, approvals 3..5 */
+	const struct fx_vspec b2[] = {{1, 1, ok, 0}, {3, 1, ok, 0}, {4, 1, ok, 0}, {5, 1, ok, 0}};
+	fx_vote_batch(f, s->b, b1, 5); /* wrong epoch, excluded seat, three votes */
+	fx_vote_batch(f, s->b, b2, 4); /* a duplicate, approvals 3..5 */
 	assert_int_equal(fx_tally(f, s->b).outcome, SYNOD_OUTCOME_APPROVED);
 	return f;
 }
@@ -642,23 +619,23 @@ static void bundle_exclusion_after_the_fact(void **state)
 	uint8_t q[32], x[32], r[32], s[32];
 	fx_submit(f, HOUR_MS, 1, q); /* stays open */
 	fx_submit(f, HOUR_MS, 2, x);
-	const struct vspec xv[] = {{0, 0, no, 0}, {1, 0, no, 0}, {2, 0, no, 0}};
-	vote_batch(f, x, xv, 3);
+	const struct fx_vspec xv[] = {{0, 0, no, 0}, {1, 0, no, 0}, {2, 0, no, 0}};
+	fx_vote_batch(f, x, xv, 3);
 	assert_int_equal(fx_tally(f, x).outcome, SYNOD_OUTCOME_REJECTED);
 	assert_int_equal(fx_epoch(f), 1);
 	fx_submit(f, HOUR_MS, 3, r);
-	const struct vspec qv[] = {{6, 0, ok, 0}, {6, 0, no, 0}};
-	vote_batch(f, q, qv, 2); /* seat 6 equivocates now: excluded from epoch 2 */
-	const struct vspec rv[] = {
+	const struct fx_vspec qv[] = {{6, 0, ok, 0}, {6, 0, no, 0}};
+	fx_vote_batch(f, q, qv, 2); /* seat 6 equivocates now: excluded from epoch 2 */
+	const struct fx_vspec rv[] = {
 	    {0, 1, ok, 0}, {1, 1, ok, 0}, {2, 1, ok, 0}, {3, 1, ok, 0}, {4, 1, ok, 0}};
-	vote_batch(f, r, rv, 5);
+	fx_vote_batch(f, r, rv, 5);
 	assert_int_equal(fx_tally(f, r).outcome, SYNOD_OUTCOME_APPROVED);
 	assert_int_equal(fx_tally(f, r).eligible, 0x7f);
 	assert_int_equal(fx_epoch(f), 2);
 	fx_submit(f, HOUR_MS, 4, s);
-	const struct vspec sv[] = {
+	const struct fx_vspec sv[] = {
 	    {0, 2, ok, 0}, {1, 2, ok, 0}, {2, 2, ok, 0}, {3, 2, ok, 0}, {4, 2, ok, 0}};
-	vote_batch(f, s, sv, 5);
+	fx_vote_batch(f, s, sv, 5);
 	assert_int_equal(fx_tally(f, s).eligible, 0x3f);
 	size_t rlen = 0, slen = 0;
 	char *rb = fx_bundle(f, r, &rlen), *sbun = fx_bundle(f, s, &slen);
@@ -910,18 +887,18 @@ static void bundle_exclusion_evidence_bound(void **state)
 	fx_submit(f, HOUR_MS, 2, a2);
 	vote_pair(f, 6, a, 0, ok, 0, no, 0);
 	vote_pair(f, 6, a2, 0, ok, 0, no, 0);
-	const struct vspec av[] = {{0, 0, no, 0}, {1, 0, no, 0}, {2, 0, no, 0}};
-	vote_batch(f, a, av, 3);
+	const struct fx_vspec av[] = {{0, 0, no, 0}, {1, 0, no, 0}, {2, 0, no, 0}};
+	fx_vote_batch(f, a, av, 3);
 	assert_int_equal(fx_tally(f, a).outcome, SYNOD_OUTCOME_REJECTED);
 	assert_int_equal(synod_app_exclusion_count(f->app), 1);
-	const struct vspec a2v[] = {
+	const struct fx_vspec a2v[] = {
 	    {0, 0, ok, 0}, {1, 0, ok, 0}, {2, 0, ok, 0}, {3, 0, ok, 0}, {4, 0, ok, 0}};
-	vote_batch(f, a2, a2v, 5); /* decided in epoch 1: its bundle lists the second pair */
+	fx_vote_batch(f, a2, a2v, 5); /* decided in epoch 1: its bundle lists the second pair */
 	assert_int_equal(fx_tally(f, a2).outcome, SYNOD_OUTCOME_APPROVED);
 	fx_submit(f, HOUR_MS, 3, r);
-	const struct vspec rv[] = {
+	const struct fx_vspec rv[] = {
 	    {0, 2, ok, 0}, {1, 2, ok, 0}, {2, 2, ok, 0}, {3, 2, ok, 0}, {4, 2, ok, 0}};
-	vote_batch(f, r, rv, 5);
+	fx_vote_batch(f, r, rv, 5);
 	assert_int_equal(fx_tally(f, r).outcome, SYNOD_OUTCOME_APPROVED);
 	size_t rlen = 0, olen = 0;
 	char *rb = fx_bundle(f, r, &rlen), *ob = fx_bundle(f, a2, &olen);

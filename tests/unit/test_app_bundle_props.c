@@ -18,28 +18,6 @@
 
 /* ---- the bundles ---- */
 
-struct vspec {
-	uint32_t seat;
-	uint64_t epoch;
-	enum synod_verdict verdict;
-	uint32_t variant;
-};
-
-static void vote_batch(struct fx *f, const uint8_t id[32], const struct vspec *v, uint32_t n)
-{
-	static uint8_t bufs[8][FX_ENTRY_BYTES];
-	const uint8_t *entries[8];
-	size_t lens[8];
-	assert_true(n <= 8);
-	for (uint32_t i = 0; i < n; i++) {
-		fx_vote_entry(f, v[i].seat, id, v[i].epoch, v[i].verdict, v[i].variant, bufs[i],
-		              &lens[i]);
-		entries[i] = bufs[i];
-	}
-	assert_int_equal(synod_testkit_log_commit_entries(&f->log, f->app, entries, lens, n, NULL),
-	                 0);
-}
-
 static struct synod_policy small_policy(void)
 {
 	struct synod_policy p;
@@ -60,19 +38,19 @@ static struct fx *scenario(uint8_t ids[4][32])
 	struct fx *f = fx_new_policy(&p, 21);
 	const enum synod_verdict ok = SYNOD_VERDICT_APPROVE, no = SYNOD_VERDICT_REJECT;
 	fx_submit(f, HOUR_MS, 1, ids[0]);
-	const struct vspec a[] = {{6, 0, ok, 0}, {0, 0, no, 0}, {6, 0, no, 0}, {1, 0, no, 0}};
-	vote_batch(f, ids[0], a, 4);
+	const struct fx_vspec a[] = {{6, 0, ok, 0}, {0, 0, no, 0}, {6, 0, no, 0}, {1, 0, no, 0}};
+	fx_vote_batch(f, ids[0], a, 4);
 	assert_int_equal(fx_tally(f, ids[0]).outcome, SYNOD_OUTCOME_REJECTED);
 	fx_submit(f, HOUR_MS, 2, ids[1]);
-	const struct vspec b1[] = {
+	const struct fx_vspec b1[] = {
 	    {0, 0, ok, 0}, {6, 1, ok, 0}, {0, 1, ok, 0}, {1, 1, ok, 0}, {2, 1, no, 0}};
-	const struct vspec b2[] = {{1, 1, ok, 0}, {3, 1, ok, 0}, {4, 1, ok, 0}, {5, 1, ok, 0}};
-	vote_batch(f, ids[1], b1, 5);
-	vote_batch(f, ids[1], b2, 4);
+	const struct fx_vspec b2[] = {{1, 1, ok, 0}, {3, 1, ok, 0}, {4, 1, ok, 0}, {5, 1, ok, 0}};
+	fx_vote_batch(f, ids[1], b1, 5);
+	fx_vote_batch(f, ids[1], b2, 4);
 	assert_int_equal(fx_tally(f, ids[1]).outcome, SYNOD_OUTCOME_APPROVED);
 	fx_submit(f, 5000, 3, ids[2]);
-	const struct vspec c[] = {{0, 2, ok, 0}, {1, 2, no, 0}};
-	vote_batch(f, ids[2], c, 2);
+	const struct fx_vspec c[] = {{0, 2, ok, 0}, {1, 2, no, 0}};
+	fx_vote_batch(f, ids[2], c, 2);
 	fx_tick(f, f->now_ms + 5000);
 	assert_int_equal(fx_tally(f, ids[2]).outcome, SYNOD_OUTCOME_EXPIRED);
 	fx_submit(f, 5000, 4, ids[3]);

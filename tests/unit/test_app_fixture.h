@@ -144,6 +144,30 @@ static inline void fx_vote(struct fx *f, uint32_t seat, const uint8_t id[SYNOD_H
 	fx_entry(f, e, len);
 }
 
+/* Commits the votes (seat, epoch, verdict, variant) as one batch. */
+struct fx_vspec {
+	uint32_t seat;
+	uint64_t epoch;
+	enum synod_verdict verdict;
+	uint32_t variant;
+};
+
+static inline void fx_vote_batch(struct fx *f, const uint8_t id[SYNOD_HASH_BYTES],
+                                 const struct fx_vspec *v, uint32_t n)
+{
+	static uint8_t bufs[8][FX_ENTRY_BYTES];
+	const uint8_t *entries[8];
+	size_t lens[8];
+	assert_true(n <= 8);
+	for (uint32_t i = 0; i < n; i++) {
+		fx_vote_entry(f, v[i].seat, id, v[i].epoch, v[i].verdict, v[i].variant, bufs[i],
+		              &lens[i]);
+		entries[i] = bufs[i];
+	}
+	assert_int_equal(synod_testkit_log_commit_entries(&f->log, f->app, entries, lens, n, NULL),
+	                 0);
+}
+
 /* Votes of seats [from, to) in batches of per_batch. */
 static inline void fx_votes(struct fx *f, uint32_t from, uint32_t to,
                             const uint8_t id[SYNOD_HASH_BYTES], uint64_t epoch,
