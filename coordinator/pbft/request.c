@@ -97,6 +97,56 @@ static void pending_fill(struct pbft *p, struct pbft_pending *e, const uint8_t *
 	p->pending_watched_count += e->watched ? 1u : 0u;
 }
 
+/* Whether batch holds entry, byte for byte. */
+static bool batch_holds(const struct pbft *p, const uint8_t *batch, uint32_t len,
+                        const struct pbft_pending *e)
+{
+	struct pbft_batch_iter it;
+	if (pbft_batch_iter_init(&it, batch, len, &p->lim) != 0) {
+		return false;
+	}
+	const uint8_t *entry;
+	uint32_t entry_len;
+	while (pbft_batch_iter_next(&it, &entry, &entry_len) == 1) {
+		if (entry_len == e->len && memcmp(entry, e->bytes, e->len) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void pending_in_flight_at(struct pbft_pending *e, uint64_t seq, uint64_t view)
+{
+	if (e->in_flight_seq == 0 || view > e->in_flight_view ||
+	    (view == e->in_flight_view && seq > e->in_flight_seq)) {
+		e->in_flight_seq = seq;
+		e->in_flight_view = view;
+	}
+}
+
+/* A new pending entry may already sit in a batch of the log above what
+ * executed: its REQUEST was overtaken by the PRE-PREPARE, or the log was
+ * replayed after a restart while the entries went with the crash. It is in
+ * flight there as if it had been pending when that batch came: a primary
+ * that proposed it again would have it executed twice. Reads the slots
+ * without claiming them (pbft_slot_get resets a stale one). */
+static void pending_find_in_log(struct pbft *p, struct pbft_pending *e)
+{
+	uint64_t from = p->last_exec > p->h ? p->last_exec : p->h;
+	for (uint64_t seq = from + 1; seq <= p->h + p->cfg.window; seq++) {
+		const struct pbft_slot *s = &p->slots[(seq - 1) % p->cfg.window];
+		if (s->seq != seq) {
+			continue;
+		}
+		if (s->has_pp && batch_holds(p, s->batch, s->batch_len, e)) {
+			pending_in_flight_at(e, seq, s->pp.view);
+		}
+		if (s->has_cert && batch_holds(p, s->cert_batch, s->cert_batch_len, e)) {
+			pending_in_flight_at(e, seq, s->cert_pp.view);
+		}
+	}
+}
+
 /* Adds an entry unless it is pending or executed (recently, or as the
  * application's state shows: the ring does not survive a restart or a
  * snapshot). 0, or SYNOD_EFULL / SYNOD_ELIMIT. *added says whether it is
@@ -125,6 +175,7 @@ static int pending_add(struct pbft *p, const uint8_t *entry, size_t len, uint32_
 		struct pbft_pending *e = &p->pending[i];
 		if (!e->live) {
 			pending_fill(p, e, entry, len, origin, digest);
+			pending_find_in_log(p, e);
 			*added = true;
 			return 0;
 		}
@@ -428,7 +479,11 @@ static void propose_one(struct pbft *p)
  * batch_delay_ms while earlier batches are still in flight. */
 void pbft_propose(struct pbft *p)
 {
-	if (!pbft_is_primary(p) || p->in_view_change) {
+	/* Behind the stable checkpoint (adopted from a NEW-VIEW, its snapshot on
+	 * the way) it cannot tell which pending entries the seqs up to h
+	 * ordered: the snapshot's reconcile will. Until then a new batch could
+	 * order them again. */
+	if (!pbft_is_primary(p) || p->in_view_change || p->last_exec < p->h) {
 		p->batch_deadline_ms = 0;
 		return;
 	}

@@ -775,6 +775,92 @@ static void pbft_new_view_behind_restart(void **state)
 	h_close(&h);
 }
 
+/* Primary 0 pre-prepares entry 0 at seq 1, no COMMIT gets through, and it
+ * restarts from its records: seq 1 is in its log, its pending queue is gone.
+ * The client submits the entry again: it is in flight at seq 1, so the
+ * primary must not order it a second time at seq 2 (it did before the log
+ * was searched when an entry is queued). */
+static void pbft_restarted_primary_entry_in_log(void **state)
+{
+	(void)state;
+	static struct harness h;
+	h_init(&h, 4);
+	for (uint32_t i = 0; i < 4; i++) {
+		h.drop_types_to[i] = 1u << PBFT_MSG_COMMIT;
+	}
+	h_submit(&h, 0, 0);
+	h_run(&h, 5);
+	for (uint32_t i = 0; i < 4; i++) {
+		assert_int_equal(h.nodes[i].app.seq, 0);
+	}
+	h_reopen(&h, 0, false);
+	h_submit(&h, 0, 0);
+	h_run(&h, 5);
+	for (uint32_t i = 0; i < 4; i++) {
+		h.drop_types_to[i] = 0;
+	}
+	h_run(&h, 3000);
+	for (uint32_t i = 0; i < 4; i++) {
+		assert_true(h.nodes[i].app.seq >= 1);
+		assert_int_equal(h.nodes[i].app.entries, 1);
+	}
+	assert_agreement(&h);
+	h_close(&h);
+}
+
+/* Replica 1 hears only the REQUESTs while 0, 2 and 3 order 24 entries past
+ * a stable checkpoint, so it holds them all pending. Primary 0 goes down, an
+ * entry is submitted at 2, and replica 1 becomes the primary of view 1 with
+ * every STATE to it lost: it adopts the NEW-VIEW's checkpoint without its
+ * snapshot and cannot tell its pending entries were executed. It must
+ * propose none of them (it did, and 2 and 3 executed them twice). (The
+ * harness app has no app.executed, so the test ends before 1 gets the
+ * snapshot: the simulator covers the reconcile that follows.) */
+static void pbft_behind_primary_proposes_nothing(void **state)
+{
+	(void)state;
+	static struct harness h;
+	h_init(&h, 4);
+	h.drop_types_to[1] = ~(1u << PBFT_MSG_REQUEST);
+	for (uint32_t k = 0; k < 24; k++) {
+		h_submit(&h, 0, k);
+		h_run(&h, 1);
+	}
+	struct pbft_status st;
+	pbft_status_get(h.nodes[2].p, &st);
+	assert_int_equal(h.nodes[2].app.entries, 24);
+	assert_true(st.low_watermark >= 8);
+	pbft_status_get(h.nodes[1].p, &st);
+	assert_int_equal(st.pending_entries, 24);
+	assert_int_equal(st.view, 0);
+	h.nodes[0].down = true;
+	h.drop_types_to[1] = 1u << PBFT_MSG_STATE;
+	h_submit(&h, 2, 100);
+	for (uint32_t guard = 0; guard < 1000; guard++) {
+		pbft_status_get(h.nodes[1].p, &st);
+		if (st.view >= 1 && !st.in_view_change) {
+			break;
+		}
+		h_run(&h, 1);
+	}
+	assert_int_equal(st.view, 1);
+	assert_true(st.last_executed < st.low_watermark);
+	h_run(&h, 50); /* less than a view-change timeout */
+	for (uint32_t i = 2; i < 4; i++) {
+		assert_int_equal(h.nodes[i].app.entries, 24);
+	}
+	/* View 1 orders nothing: 2 and 3 move on to view 2, whose primary 2
+	 * orders entry 100 (with 1's votes: 0 is still down). */
+	h_run(&h, 3000);
+	for (uint32_t i = 2; i < 4; i++) {
+		assert_int_equal(h.nodes[i].app.entries, 25);
+		pbft_status_get(h.nodes[i].p, &st);
+		assert_true(st.view >= 2);
+	}
+	assert_agreement(&h);
+	h_close(&h);
+}
+
 static void pbft_cert_verify_rejects(void **state)
 {
 	(void)state;
@@ -950,6 +1036,8 @@ int main(void)
 	    cmocka_unit_test(pbft_restart_from_wal),
 	    cmocka_unit_test(pbft_new_view_behind_logs_o),
 	    cmocka_unit_test(pbft_new_view_behind_restart),
+	    cmocka_unit_test(pbft_restarted_primary_entry_in_log),
+	    cmocka_unit_test(pbft_behind_primary_proposes_nothing),
 	    cmocka_unit_test(pbft_cert_verify_rejects),
 	    cmocka_unit_test(pbft_stable_checkpoint_certified),
 	    cmocka_unit_test(pbft_config_rejected),
