@@ -100,7 +100,9 @@ static int mis_evaluate(void *state, const char *request, size_t request_len, co
 	if (mis_mode(policy, "crash")) {
 		mis_crash();
 	} else if (mis_mode(policy, "hang")) {
-		for (volatile int i = 0;; i++) {
+		/* unsigned: it wraps, where a signed counter would overflow (UB, and
+		 * UBSan ends the plugin early on a fast machine) */
+		for (volatile unsigned i = 0;; i++) {
 		}
 	} else if (mis_mode(policy, "alloc")) {
 		mis_alloc();
